@@ -1,0 +1,89 @@
+"""Choice of the torch device and of the selective-scan engine that runs on it."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from typing import TYPE_CHECKING
+
+from .errors import InputError
+
+if TYPE_CHECKING:
+    import torch
+
+log = logging.getLogger(__name__)
+
+ENGINES = ("auto", "cuda", "chunked", "oracle")
+_logged: set[tuple[str, str]] = set()
+
+
+def resolve_device(spec: str = "auto") -> torch.device:
+    """Turn a device name into a `torch.device`.
+
+    Args:
+        spec: "auto" (CUDA when available, else CPU), "cpu", "cuda", "cuda:N" or "mps".
+
+    Returns:
+        The device.
+
+    Raises:
+        InputError: If the device is unknown or not available on this machine.
+    """
+    import torch
+
+    spec = (spec or "auto").strip().lower()
+    if spec == "auto":
+        dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        log.info("device: %s (auto)", dev)
+        return dev
+    try:
+        dev = torch.device(spec)
+    except RuntimeError as exc:
+        raise InputError(f"Unknown device {spec!r}: use auto, cpu, cuda or cuda:N.") from exc
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"Device {spec!r} asked for but no CUDA GPU is visible: use cpu or auto.")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise InputError("Device 'mps' asked for but Metal is not available: use cpu or auto.")
+    return dev
+
+
+def cuda_scan_available() -> bool:
+    """True if mamba-ssm's CUDA selective scan can be imported (imports it: call on GPU only)."""
+    if importlib.util.find_spec("mamba_ssm") is None:
+        return False
+    try:
+        from mamba_ssm.ops.selective_scan_interface import selective_scan_fn  # noqa: F401
+    except (ImportError, OSError) as exc:  # a wheel built for another CUDA or torch
+        log.warning("mamba-ssm is installed but cannot be loaded (%s); using the chunked scan", exc)
+        return False
+    return True
+
+
+def scan_engine(device: torch.device | str, requested: str = "auto") -> str:
+    """The selective-scan engine to use on a device; logs the choice once per device and engine.
+
+    Args:
+        device: Where the tensors live.
+        requested: One of `ENGINES`; "auto" picks mamba-ssm's CUDA kernel on a CUDA device
+            when it can be imported, otherwise the chunked PyTorch scan.
+
+    Returns:
+        "cuda", "chunked" or "oracle".
+    """
+    if requested not in ENGINES:
+        raise InputError(f"Unknown scan engine {requested!r}: use one of {', '.join(ENGINES)}.")
+    dev_type = device if isinstance(device, str) else device.type
+    if requested == "auto":
+        engine = "cuda" if dev_type == "cuda" and cuda_scan_available() else "chunked"
+    else:
+        engine = requested
+        if engine == "cuda" and (dev_type != "cuda" or not cuda_scan_available()):
+            raise InputError(
+                "The 'cuda' scan engine needs a CUDA device and mamba-ssm installed; "
+                "use engine 'auto' or 'chunked'."
+            )
+    key = (dev_type, engine)
+    if key not in _logged:
+        _logged.add(key)
+        log.info("selective scan engine: %s on %s", engine, dev_type)
+    return engine

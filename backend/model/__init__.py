@@ -1,0 +1,1 @@
+"""The MMMamba network, its configuration and model files (imports torch; load lazily)."""

@@ -1,0 +1,140 @@
+"""Small building blocks of the network: norms, encoder blocks, FFN, channel attention."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+# Inference on large maps applies purely local layers strip by strip (rows), so that their
+# wide intermediates (e.g. the FFN's 4F channels) never exist for the whole image at once.
+STRIP_MIN_PIXELS = 256 * 256
+STRIP_ROWS = 128
+
+
+def apply_in_strips(
+    fn: Callable[..., torch.Tensor],
+    *xs: torch.Tensor,
+    halo: int,
+    rows: int | None = None,
+    out: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Apply a local (finite receptive field) function to row strips and stitch the results.
+
+    Exact for functions whose output row depends only on input rows within `halo` of it and that
+    zero-pad at the image border (3x3 convs: halo 1). Used without autograd on large maps only.
+
+    Args:
+        fn: Takes tensors (B, C_i, h, W), one per `xs`, returns (B, C', h, W).
+        xs: Inputs (B, C_i, H, W), same H and W.
+        halo: Rows of context each side.
+        rows: Output rows per strip (default `STRIP_ROWS`).
+        out: Optional (B, C', H, W) tensor (or view) to write the result into.
+
+    Returns:
+        (B, C', H, W), `out` when given.
+    """
+    H, W = xs[0].shape[-2:]
+    rows = rows or STRIP_ROWS
+    if torch.is_grad_enabled() or H * W < STRIP_MIN_PIXELS or rows >= H:
+        if out is None:
+            return fn(*xs)
+        return out.copy_(fn(*xs))
+    for r0 in range(0, H, rows):
+        r1 = min(H, r0 + rows)
+        a, b = max(0, r0 - halo), min(H, r1 + halo)
+        part = fn(*(x[..., a:b, :] for x in xs))[..., r0 - a : r1 - a, :]
+        if out is None:
+            out = part.new_empty(*part.shape[:-2], H, W)
+        out[..., r0:r1, :] = part
+    return out
+
+
+class BiasFreeLayerNorm2d(nn.Module):
+    """Channel norm per pixel without mean subtraction or bias (Restormer style).
+
+    `y = x / sqrt(var_c(x) + 1e-5) * weight` on (B, C, H, W).
+    """
+
+    def __init__(self, channels: int, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(channels))
+        self.eps = eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) -> (B, C, H, W)."""
+        var = x.var(dim=1, keepdim=True, unbiased=False)
+        return x * torch.rsqrt(var + self.eps) * self.weight[:, None, None]
+
+
+class HalfInstanceNormBlock(nn.Module):
+    """Residual block whose first conv output is instance-normalised on half of its channels."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1)
+        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1)
+        self.norm = nn.InstanceNorm2d(channels // 2, affine=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, F, H, W) -> (B, F, H, W)."""
+        y = F.leaky_relu(self.conv1(x), 0.2)
+        half = y.shape[1] // 2
+        y = torch.cat([self.norm(y[:, :half]), y[:, half:]], dim=1)
+        y = F.leaky_relu(self.conv2(y), 0.2)
+        return x + y
+
+
+class Encoder(nn.Module):
+    """Conv3x3 (in -> F) followed by `n_hin` half instance-norm residual blocks."""
+
+    def __init__(self, in_channels: int, width: int, n_hin: int) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(in_channels, width, 3, padding=1)
+        self.blocks = nn.ModuleList(HalfInstanceNormBlock(width) for _ in range(n_hin))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, in, H, W) -> (B, F, H, W)."""
+        x = self.stem(x)
+        for blk in self.blocks:
+            x = blk(x)
+        return x
+
+
+class GatedDWConvFFN(nn.Module):
+    """Conv1x1 (F -> 4F), depth-wise Conv3x3, `GELU(a) * b` on the two halves, Conv1x1 (2F -> F)."""
+
+    def __init__(self, width: int, factor: int = 4) -> None:
+        super().__init__()
+        hidden = factor * width
+        self.project_in = nn.Conv2d(width, hidden, 1, bias=False)
+        self.dwconv = nn.Conv2d(hidden, hidden, 3, padding=1, groups=hidden, bias=False)
+        self.project_out = nn.Conv2d(hidden // 2, width, 1, bias=False)
+
+    def _local(self, x: torch.Tensor) -> torch.Tensor:
+        a, b = self.dwconv(self.project_in(x)).chunk(2, dim=1)
+        return self.project_out(F.gelu(a) * b)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, F, H, W) -> (B, F, H, W)."""
+        return apply_in_strips(self._local, x, halo=1)
+
+
+class ChannelAttentionBlock(nn.Module):
+    """`x + r * gate(r)` with `r = Conv3x3(ReLU(Conv3x3(x)))` and a squeeze-excitation gate."""
+
+    def __init__(self, width: int, reduction: int = 4) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(width, width, 3, padding=1)
+        self.conv2 = nn.Conv2d(width, width, 3, padding=1)
+        squeezed = max(1, width // reduction)
+        self.squeeze = nn.Conv2d(width, squeezed, 1)
+        self.excite = nn.Conv2d(squeezed, width, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, F, H, W) -> (B, F, H, W)."""
+        r = self.conv2(F.relu(self.conv1(x)))
+        gate = torch.sigmoid(self.excite(F.relu(self.squeeze(r.mean(dim=(2, 3), keepdim=True)))))
+        return x + r * gate

@@ -1,0 +1,139 @@
+"""MMMamba: pan-sharpening network with multimodal interleaved selective scans."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import InputError
+from .config import MMMambaConfig
+from .layers import (
+    BiasFreeLayerNorm2d,
+    ChannelAttentionBlock,
+    Encoder,
+    GatedDWConvFFN,
+)
+from .mixer import MIMixer
+from .upsample import upsample_ms
+
+
+class MMMambaBlock(nn.Module):
+    """Mixer on (MS, PAN) then a gated FFN shared by both modalities, each with a residual."""
+
+    def __init__(self, cfg: MMMambaConfig) -> None:
+        super().__init__()
+        F_ = cfg.width
+        self.norm1_ms = BiasFreeLayerNorm2d(F_)
+        self.norm1_pan = BiasFreeLayerNorm2d(F_)
+        self.mixer = MIMixer(F_, cfg.d_inner, cfg.d_state, cfg.dt_rank, cfg.window)
+        self.norm2_ms = BiasFreeLayerNorm2d(F_)
+        self.norm2_pan = BiasFreeLayerNorm2d(F_)
+        self.ffn = GatedDWConvFFN(F_)
+
+    def forward(self, m: torch.Tensor, p: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, F, H, W) pair -> updated pair."""
+        dm, dp = self.mixer(self.norm1_ms(m), self.norm1_pan(p))
+        m = m + dm
+        p = p + dp
+        del dm, dp
+        m = m + self.ffn(self.norm2_ms(m))
+        p = p + self.ffn(self.norm2_pan(p))
+        return m, p
+
+
+class MMMamba(nn.Module):
+    """PAN (B, 1, H, W) + MS (B, C, H/r, W/r) -> pan-sharpened MS (B, C, H, W).
+
+    Inputs are normalised reflectances (about [0, 1]); the output is `head + upsampled MS`,
+    not clamped. Any H x W divisible by the ratio: the network pads to a multiple of the
+    window by reflection and crops back.
+    """
+
+    def __init__(self, cfg: MMMambaConfig | None = None) -> None:
+        super().__init__()
+        cfg = cfg or MMMambaConfig()
+        cfg.validate()
+        self.cfg = cfg
+        F_ = cfg.width
+        self.encoder_ms = Encoder(cfg.ms_bands, F_, cfg.n_hin)
+        self.encoder_pan = Encoder(1, F_, cfg.n_hin)
+        self.blocks = nn.ModuleList(MMMambaBlock(cfg) for _ in range(cfg.n_blocks))
+        self.fusion = nn.Conv2d(2 * F_, F_, 1)
+        self.head_in = nn.Conv2d(F_, F_, 3, padding=1)
+        self.head_ca = ChannelAttentionBlock(F_)
+        self.head_out = nn.Conv2d(F_, cfg.ms_bands, 3, padding=1)
+
+    def set_scan(self, engine: str = "auto", chunk: int | None = None) -> None:
+        """Choose the selective-scan engine ("auto", "cuda", "chunked", "oracle") and chunk."""
+        for blk in self.blocks:
+            blk.mixer.engine = engine
+            blk.mixer.chunk = chunk
+
+    def forward(self, pan: torch.Tensor, ms: torch.Tensor) -> torch.Tensor:
+        """Fuse.
+
+        Args:
+            pan: (B, 1, H, W).
+            ms: (B, C, H/r, W/r) with C = cfg.ms_bands and r = cfg.ratio.
+
+        Returns:
+            (B, C, H, W) float32.
+        """
+        r = self.cfg.ratio
+        if pan.dim() != 4 or pan.shape[1] != 1:
+            raise InputError(f"PAN must be (B, 1, H, W), got {tuple(pan.shape)}.")
+        if ms.dim() != 4 or ms.shape[1] != self.cfg.ms_bands:
+            raise InputError(
+                f"MS must be (B, {self.cfg.ms_bands}, h, w) for this model, got {tuple(ms.shape)}."
+            )
+        if pan.shape[0] != ms.shape[0] or pan.shape[-2:] != (ms.shape[-2] * r, ms.shape[-1] * r):
+            raise InputError(
+                f"PAN {tuple(pan.shape[-2:])} must be exactly {r} times MS "
+                f"{tuple(ms.shape[-2:])} with the same batch size."
+            )
+        ms_up = upsample_ms(ms.float(), r, self.cfg.upsample)
+        return self.forward_upsampled(pan.float(), ms_up)
+
+    def forward_upsampled(self, pan: torch.Tensor, ms_up: torch.Tensor) -> torch.Tensor:
+        """Fuse with MS already on the PAN grid.
+
+        Args:
+            pan: (B, 1, H, W); ms_up: (B, C, H, W), any H, W.
+
+        Returns:
+            (B, C, H, W).
+        """
+        h, w = pan.shape[-2:]
+        win = self.cfg.window
+        ph, pw = (-h) % win, (-w) % win
+        if ph or pw:
+            # reflection needs more pixels than the pad; tiny maps fall back to replication
+            mode = "reflect" if h > ph and w > pw else "replicate"
+            pan = F.pad(pan, (0, pw, 0, ph), mode=mode)
+            ms_up = F.pad(ms_up, (0, pw, 0, ph), mode=mode)
+        out = self.forward_aligned(pan, ms_up)
+        return out[..., :h, :w]
+
+    def forward_aligned(self, pan: torch.Tensor, ms_up: torch.Tensor) -> torch.Tensor:
+        """Fuse maps whose H and W are multiples of the window (no padding).
+
+        Args:
+            pan: (B, 1, H, W); ms_up: (B, C, H, W).
+
+        Returns:
+            (B, C, H, W) = head(features) + ms_up.
+        """
+        m = self.encoder_ms(ms_up)
+        p = self.encoder_pan(pan)
+        for blk in self.blocks:
+            m, p = blk(m, p)
+        wf = self.fusion.weight[:, :, 0, 0]
+        F_ = self.cfg.width
+        # fusion conv on the concatenation without building it: W[:, :F] m + W[:, F:] p + b
+        f = F.conv2d(m, wf[:, :F_, None, None], self.fusion.bias)
+        del m
+        f = f + F.conv2d(p, wf[:, F_:, None, None])
+        del p
+        f = self.head_out(self.head_ca(self.head_in(f)))
+        return f + ms_up

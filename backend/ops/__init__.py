@@ -1,0 +1,1 @@
+"""Numerical kernels of the network: the selective scan and its engines (imports torch)."""

@@ -1,0 +1,242 @@
+"""Chunked selective scan in plain PyTorch: exact, stable, and fast enough on a CPU.
+
+The sequence of L tokens is cut into chunks of T tokens. All chunks are scanned side by side from
+a zero state (a Python loop over the T positions of a chunk, each step vectorised over every chunk
+and channel), then the state entering each chunk is found by a much shorter scan over the chunk
+ends, and finally added back: `h_t = h_local_t + exp(S_t) * h_in`, where `exp(S_t)` is the product
+of the decays since the chunk start. Every decay factor is `exp(delta * A) <= 1`, so no step
+divides by a decay and nothing can overflow, whatever the step sizes.
+
+The Python loop count is T per chunk level, independent of L; the chunk-end scan recurses with the
+same method, so a sequence of millions of tokens needs a few hundred vectorised steps.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .scan_oracle import prepare_delta
+
+DEFAULT_CHUNK = 64
+# Tokens scanned in one pass when no gradient is needed: bounds the (T, ..., N, nc) work tensors
+# (elements = batch * channels * d_state * block) to a few hundred MB, whatever L is.
+DEFAULT_BLOCK_ELEMENTS = 1 << 24
+
+
+def _linear_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor, chunk: int) -> torch.Tensor:
+    """All states of `h_i = a_i * h_{i-1} + b_i` along the last dimension (differentiable).
+
+    Args:
+        a: (..., n) decays in [0, 1].
+        b: (..., n) inputs.
+        h0: (...) state before the first step.
+        chunk: Steps per chunk of the two-level scheme.
+
+    Returns:
+        (..., n) the state after each step.
+    """
+    n = a.shape[-1]
+    if n <= chunk:
+        hs, h = [], h0
+        for i in range(n):
+            h = a[..., i] * h + b[..., i]
+            hs.append(h)
+        return torch.stack(hs, dim=-1) if hs else b.clone()
+    T = chunk
+    nc = -(-n // T)
+    pad = nc * T - n
+    if pad:
+        a = torch.cat([a, a.new_ones(*a.shape[:-1], pad)], dim=-1)
+        b = torch.cat([b, b.new_zeros(*b.shape[:-1], pad)], dim=-1)
+    # (..., nc, T) -> (T, ..., nc): one step of the loop touches every chunk at once
+    perm = (a.dim(), *range(a.dim()))
+    ac = a.reshape(*a.shape[:-1], nc, T).permute(*perm)
+    bc = b.reshape(*b.shape[:-1], nc, T).permute(*perm)
+    h = _chunk_states(ac, bc, h0, chunk)
+    inv = (*range(1, h.dim()), 0)
+    return h.permute(*inv).reshape(*a.shape[:-1], nc * T)[..., :n]
+
+
+def _chunk_states(ac: torch.Tensor, bc: torch.Tensor, h0: torch.Tensor, chunk: int) -> torch.Tensor:
+    """States of a recurrence laid out as chunks (differentiable).
+
+    Args:
+        ac: (T, ..., nc) decays, position-in-chunk first, chunk index last.
+        bc: (T, ..., nc) inputs.
+        h0: (...) state before the first chunk.
+        chunk: Chunk length for the recursive scan over chunk ends.
+
+    Returns:
+        (T, ..., nc) the state after every token.
+    """
+    T = ac.shape[0]
+    hs, h = [bc[0]], bc[0]
+    for t in range(1, T):
+        h = ac[t] * h + bc[t]
+        hs.append(h)
+    h_loc = torch.stack(hs)
+    decay = torch.cumprod(ac, dim=0)
+    h_in = _carry(decay[-1], h_loc[-1], h0, chunk)
+    return h_loc + decay * h_in.unsqueeze(0)
+
+
+def _carry(a_end: torch.Tensor, h_end: torch.Tensor, h0: torch.Tensor, chunk: int) -> torch.Tensor:
+    """State entering each chunk, (..., nc), from each chunk's total decay and local end state."""
+    if a_end.shape[-1] == 1:
+        return h0.unsqueeze(-1)
+    prev = _linear_scan(a_end[..., :-1], h_end[..., :-1], h0, chunk)
+    return torch.cat([h0.unsqueeze(-1), prev], dim=-1)
+
+
+def _chunk_states_(
+    ac: torch.Tensor, bc: torch.Tensor, h0: torch.Tensor, chunk: int
+) -> torch.Tensor:
+    """In-place `_chunk_states` for inference: overwrites `ac` and `bc`, returns `bc`."""
+    T = ac.shape[0]
+    for t in range(1, T):
+        bc[t].addcmul_(ac[t], bc[t - 1])  # local state, from a zero state at the chunk start
+        ac[t].mul_(ac[t - 1])  # product of the decays since the chunk start
+    h_in = _carry(ac[-1], bc[-1], h0, chunk)
+    return bc.addcmul_(ac, h_in.unsqueeze(0))
+
+
+def selective_scan_chunked(
+    u: torch.Tensor,
+    delta: torch.Tensor,
+    A: torch.Tensor,
+    B: torch.Tensor,
+    C: torch.Tensor,
+    D: torch.Tensor | None = None,
+    delta_bias: torch.Tensor | None = None,
+    delta_softplus: bool = True,
+    chunk: int | None = None,
+    initial_state: torch.Tensor | None = None,
+    return_last_state: bool = False,
+    block: int | None = None,
+) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    """S6 selective scan by chunks, in float32, differentiable, on any device.
+
+    Same arguments and results as `selective_scan_oracle`. When no gradient is recorded the work
+    tensors are updated in place and L is processed in blocks of `block` tokens (state carried
+    from one block to the next), so memory does not grow with L beyond the inputs and output.
+
+    Args:
+        u: (B, D, L) input.
+        delta: (B, D, L) raw step sizes.
+        A: (D, N) state matrix (negative real).
+        B: (B, G, N, L) or (B, N, L) input matrices.
+        C: (B, G, N, L) or (B, N, L) output matrices.
+        D: (D,) skip weights or None.
+        delta_bias: (D,) bias added to delta before softplus, or None.
+        delta_softplus: Apply softplus to the step sizes.
+        chunk: Tokens per chunk T (default `DEFAULT_CHUNK`).
+        initial_state: (B, D, N) state before the first token, or None for zeros.
+        return_last_state: Also return the state after the last token.
+        block: Tokens per pass without gradients (default from `DEFAULT_BLOCK_ELEMENTS`).
+
+    Returns:
+        y (B, D, L) float32, and the last state (B, D, N) if asked.
+    """
+    T = int(chunk or DEFAULT_CHUNK)
+    if T < 1:
+        raise ValueError(f"chunk must be positive, got {T}")
+    f32 = torch.float32
+    u, delta, A = u.to(f32), delta.to(f32), A.to(f32)
+    if B.dim() == 3:
+        B = B.unsqueeze(1)
+    if C.dim() == 3:
+        C = C.unsqueeze(1)
+    B, C = B.to(f32), C.to(f32)
+    nb, nd, L = u.shape
+    n = A.shape[1]
+    G = B.shape[1]
+    if nd % G:
+        raise ValueError(f"channels ({nd}) must be a multiple of the groups of B/C ({G})")
+    dt = prepare_delta(delta, None if delta_bias is None else delta_bias.to(f32), delta_softplus)
+    h0 = (
+        u.new_zeros(nb, nd, n)
+        if initial_state is None
+        else initial_state.to(f32).reshape(nb, nd, n)
+    )
+    needs_grad = torch.is_grad_enabled() and any(
+        t is not None and t.requires_grad for t in (u, delta, A, B, C, D, delta_bias, initial_state)
+    )
+    if needs_grad:
+        y, h_last = _scan_block(u, dt, A, B, C, h0, T, inplace=False)
+    else:
+        per_token = max(1, nb * nd * n)
+        blk = int(block or max(T, DEFAULT_BLOCK_ELEMENTS // per_token))
+        blk = max(T, blk // T * T)
+        ys, h_last = [], h0
+        for s in range(0, L, blk):
+            e = min(L, s + blk)
+            y_b, h_last = _scan_block(
+                u[..., s:e], dt[..., s:e], A, B[..., s:e], C[..., s:e], h_last, T, inplace=True
+            )
+            ys.append(y_b)
+        y = torch.cat(ys, dim=-1) if ys else u.new_zeros(u.shape)
+    if D is not None:
+        y = y + D.to(f32)[:, None] * u
+    return (y, h_last) if return_last_state else y
+
+
+def _scan_block(
+    u: torch.Tensor,
+    dt: torch.Tensor,
+    A: torch.Tensor,
+    B: torch.Tensor,
+    C: torch.Tensor,
+    h0: torch.Tensor,
+    chunk: int,
+    inplace: bool,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Scan one stretch of tokens with softplus already applied.
+
+    Args:
+        u: (B, D, L) inputs; dt: (B, D, L) step sizes; A: (D, N).
+        B, C: (B, G, N, L); h0: (B, D, N) entering state.
+        chunk: Tokens per chunk; inplace: reuse work tensors (no autograd).
+
+    Returns:
+        y (B, D, L) without the skip term, and the state after the last token (B, D, N).
+    """
+    nb, nd, L = u.shape
+    n = A.shape[1]
+    G = B.shape[1]
+    dg = nd // G
+    T = max(1, min(chunk, L))
+    nc = -(-L // T)
+    pad = nc * T - L
+    dtu = dt * u
+    if pad:
+        # zero step size: decay 1 and input 0, so padded tokens carry the state unchanged
+        dt = torch.nn.functional.pad(dt, (0, pad))
+        dtu = torch.nn.functional.pad(dtu, (0, pad))
+        B = torch.nn.functional.pad(B, (0, pad))
+        C = torch.nn.functional.pad(C, (0, pad))
+    # chunk layout (T, B, G, dg, N, nc): step t of the loop reads one contiguous slab
+    dt_c = dt.reshape(nb, G, dg, nc, T).permute(4, 0, 1, 2, 3).unsqueeze(-2)
+    dtu_c = dtu.reshape(nb, G, dg, nc, T).permute(4, 0, 1, 2, 3).unsqueeze(-2)
+    B_c = B.reshape(nb, G, n, nc, T).permute(4, 0, 1, 2, 3).unsqueeze(3)
+    C_c = C.reshape(nb, G, n, nc, T).permute(4, 0, 1, 2, 3).unsqueeze(3)
+    A_c = A.reshape(G, dg, n, 1)
+    h0_c = h0.reshape(nb, G, dg, n)
+    shape = (T, nb, G, dg, n, nc)
+    if inplace:
+        decay = torch.empty(shape, dtype=u.dtype, device=u.device)
+        torch.mul(dt_c, A_c, out=decay).exp_()
+        x = torch.empty(shape, dtype=u.dtype, device=u.device)
+        torch.mul(dtu_c, B_c, out=x)
+        h = _chunk_states_(decay, x, h0_c, chunk)
+        del decay
+        h_last = h[-1, ..., -1].clone()
+        y = h.mul_(C_c).sum(dim=4)
+    else:
+        decay = torch.exp(dt_c * A_c)
+        x = dtu_c * B_c
+        h = _chunk_states(decay, x, h0_c, chunk)
+        h_last = h[-1, ..., -1]
+        y = (h * C_c).sum(dim=4)
+    # (T, B, G, dg, nc) -> (B, D, L)
+    y = y.permute(1, 2, 3, 4, 0).reshape(nb, nd, nc * T)[..., :L]
+    return y, h_last.reshape(nb, nd, n)

@@ -1,0 +1,59 @@
+"""One selective-scan function, three engines: mamba-ssm CUDA, chunked PyTorch, float64 oracle."""
+
+from __future__ import annotations
+
+import torch
+
+from ..device import scan_engine
+from .scan_chunked import selective_scan_chunked
+from .scan_oracle import selective_scan_oracle
+
+
+def selective_scan(
+    u: torch.Tensor,
+    delta: torch.Tensor,
+    A: torch.Tensor,
+    B: torch.Tensor,
+    C: torch.Tensor,
+    D: torch.Tensor | None,
+    delta_bias: torch.Tensor | None,
+    delta_softplus: bool = True,
+    engine: str = "auto",
+    chunk: int | None = None,
+) -> torch.Tensor:
+    """S6 scan `h_t = exp(delta_t A) h_{t-1} + delta_t B_t u_t`, `y_t = C_t . h_t + D u_t`.
+
+    Args:
+        u: (B, D, L) input.
+        delta: (B, D, L) raw step sizes (bias and softplus applied inside).
+        A: (D, N) negative real state matrix.
+        B: (B, G, N, L) input matrices, G groups of D/G channels.
+        C: (B, G, N, L) output matrices.
+        D: (D,) skip weights or None.
+        delta_bias: (D,) step-size bias or None.
+        delta_softplus: Apply softplus to `delta + delta_bias`.
+        engine: "auto", "cuda" (mamba-ssm), "chunked" or "oracle" (float64, tests only).
+        chunk: Tokens per chunk of the chunked engine.
+
+    Returns:
+        (B, D, L) float32 (float64 for the oracle).
+    """
+    name = scan_engine(u.device, engine)
+    if name == "cuda":
+        # imported here only: CPU users never load the CUDA extension
+        from mamba_ssm.ops.selective_scan_interface import selective_scan_fn
+
+        return selective_scan_fn(
+            u.contiguous(),
+            delta.contiguous(),
+            A.contiguous(),
+            B.contiguous(),
+            C.contiguous(),
+            None if D is None else D.float().contiguous(),
+            z=None,
+            delta_bias=None if delta_bias is None else delta_bias.float().contiguous(),
+            delta_softplus=delta_softplus,
+        )
+    if name == "oracle":
+        return selective_scan_oracle(u, delta, A, B, C, D, delta_bias, delta_softplus)
+    return selective_scan_chunked(u, delta, A, B, C, D, delta_bias, delta_softplus, chunk=chunk)
