@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from .errors import ModelFileError
+
 METHOD = "percentile"
 DEFAULT_PERCENTILE = 99.5
 
@@ -55,6 +57,23 @@ class NormStats:
 def method_card(percentile: float = DEFAULT_PERCENTILE) -> dict[str, object]:
     """What a model card records under `normalisation`."""
     return {"method": METHOD, "percentile": percentile, "per_band": True, "per_scene": True}
+
+
+def percentile_for(card_normalisation: dict[str, object] | None) -> float:
+    """The percentile a model was trained with, from its card's `normalisation` entry.
+
+    Cards without the entry get the default; an unknown method raises `ModelFileError`, since
+    feeding a model differently scaled inputs silently degrades it.
+    """
+    if not card_normalisation:
+        return DEFAULT_PERCENTILE
+    method = card_normalisation.get("method", METHOD)
+    if method != METHOD:
+        raise ModelFileError(
+            f"The model expects '{method}' normalisation, which this version does not know: "
+            "update the plugin or use a model card with 'percentile' normalisation."
+        )
+    return float(card_normalisation.get("percentile", DEFAULT_PERCENTILE))  # type: ignore[arg-type]
 
 
 def robust_scale(values: np.ndarray, percentile: float = DEFAULT_PERCENTILE) -> float:

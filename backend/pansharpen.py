@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from osgeo import gdal
 
-from .errors import InputError
+from .errors import InputError, OutputError
 from .fuse import DEFAULT_TILE, FusionModel, load_fusion_model, make_grid, run_fusion
 from .io.grid import GridPlan, MSGridReader, plan_grid
 from .io.raster import (
@@ -36,7 +36,7 @@ from .io.raster import (
 )
 from .io.window import Window
 from .io.writer import AtomicGeoTiffWriter, check_output_path, parse_creation_options
-from .normalize import NormStats, scene_stats
+from .normalize import NormStats, percentile_for, scene_stats
 from .progress import NullProgress, Progress, check_cancelled
 
 log = logging.getLogger(__name__)
@@ -93,6 +93,7 @@ class GdalSource:
     """`TileSource` over the PAN file (one band, cropped to the plan's window) and the MS grid."""
 
     def __init__(self, pan_ds: gdal.Dataset, pan_band: int, plan: GridPlan, ms: MSGridReader):
+        self._ds = pan_ds  # a GDAL band must not outlive its dataset
         self._band = pan_ds.GetRasterBand(pan_band)
         self._plan = plan
         self._ms = ms
@@ -316,7 +317,12 @@ def pansharpen(
     plan = plan_grid(pan_info, ms_info)
     out_dtype = _normalise_dtype(dtype, ms_info.dtype)
     parse_creation_options(creation_options)  # reject malformed options before any work
-    check_output_path(out)
+    out_path = check_output_path(out)
+    for given, what in ((pan, "PAN"), (ms, "MS")):
+        if Path(given).exists() and out_path.resolve() == Path(given).resolve():
+            raise OutputError(
+                f"The output '{out}' is the {what} input: choose another output file name."
+            )
     fm: FusionModel = load_fusion_model(model, ms_info.count, plan.ratio, device)
     grid = make_grid(plan.pan_window.width, plan.pan_window.height, plan.ratio, tile, overlap)
     progress.info(
@@ -342,7 +348,7 @@ def pansharpen(
         raise InputError(
             f"The MS raster '{ms}' holds no valid pixel in the area shared with the PAN."
         )
-    stats = scene_stats(pan_sample[0], list(ms_sample))
+    stats = scene_stats(pan_sample[0], list(ms_sample), percentile_for(fm.normalisation))
     log.info("normalisation scales: %s", stats.to_dict())
     nodata = output_nodata(pan_info, ms_info, pan_ds, ms_ds, pan_band, plan, out_dtype)
     out_bands = [

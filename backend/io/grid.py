@@ -88,14 +88,21 @@ def check_north_up(info: RasterInfo, what: str) -> None:
 
 
 def ratio_from_pixel_sizes(
-    pan_px: tuple[float, float], ms_px: tuple[float, float]
+    pan_px: tuple[float, float], ms_px: tuple[float, float], per_axis: bool = True
 ) -> tuple[int, tuple[float, float]]:
     """Integer resolution ratio from PAN and MS pixel sizes (same units), or `InputError`.
+
+    Args:
+        pan_px, ms_px: `(x, y)` pixel sizes.
+        per_axis: check each axis; False checks the ratio of pixel areas only (an MS in another
+            CRS, e.g. square degrees, has a different aspect once expressed in the PAN's CRS).
 
     Returns:
         `(ratio, (measured_x, measured_y))`.
     """
     rx, ry = ms_px[0] / pan_px[0], ms_px[1] / pan_px[1]
+    if not per_axis:
+        rx = ry = math.sqrt(rx * ry)
     measured = (rx, ry)
     if rx < 1.0 / 1.5 and ry < 1.0 / 1.5:
         raise InputError(
@@ -177,7 +184,7 @@ def plan_grid(pan: RasterInfo, ms: RasterInfo) -> GridPlan:
     else:
         ms_px = _local_pixel_size(ms_gt, ms.width, ms.height, ms_srs, pan_srs)
         ms_bounds = _transform_bounds(ms_bounds, ms_srs, pan_srs)
-    ratio, measured = ratio_from_pixel_sizes(pan_px, ms_px)
+    ratio, measured = ratio_from_pixel_sizes(pan_px, ms_px, per_axis=same_crs)
 
     # The intersection, snapped inwards to whole PAN pixels.
     px0, py0 = pan_gt[0], pan_gt[3]
@@ -322,6 +329,7 @@ class MSGridReader:
             errorThreshold=0.0,  # exact per-pixel reprojection, no linear approximation
             multithread=False,
         )
+        values = near = None
         with gdal_messages() as msgs:
             values = gdal.Warp(
                 "",
@@ -375,9 +383,13 @@ class MSGridReader:
         assert self._values is not None and self._near is not None
         vals, v_cubic = read_bands(self._values, self.bands, inside)
         near, v_near = read_bands(self._near, self.bands, inside)
-        alpha = self._near.GetRasterBand(len(self.bands) + 1).ReadAsArray(
-            inside.col_off, inside.row_off, inside.width, inside.height
-        )
+        alpha = None
+        with gdal_messages() as msgs:
+            alpha = self._near.GetRasterBand(len(self.bands) + 1).ReadAsArray(
+                inside.col_off, inside.row_off, inside.width, inside.height
+            )
+        if alpha is None:
+            raise InputError(f"Resampling the MS failed ({msgs.last_error}): is it corrupt?")
         v = v_cubic & (alpha > 0) & _source_validity(self._info, near) & v_near
         out[:, dst[0], dst[1]] = vals
         valid[dst] = v

@@ -126,11 +126,18 @@ class _GdalMessages:
 
 @contextlib.contextmanager
 def gdal_messages() -> Iterator[_GdalMessages]:
-    """Route GDAL messages to a collector for the duration of the block (nothing on stderr)."""
+    """Route GDAL messages to a collector for the duration of the block (nothing on stderr).
+
+    When the host process turned GDAL exceptions on, a failing call raises RuntimeError instead
+    of returning None: the error is recorded and the block ends there, so callers initialise
+    their results to None before the block and check them after it, in both modes.
+    """
     collector = _GdalMessages()
     gdal.PushErrorHandler(collector)
     try:
         yield collector
+    except RuntimeError as exc:
+        collector.errors.append(str(exc))
     finally:
         gdal.PopErrorHandler()
         for w in collector.warnings:
@@ -153,10 +160,7 @@ def open_raster(path: str | os.PathLike[str], what: str = "raster") -> gdal.Data
         raise InputError(f"The {what} '{p}' is a folder, not a raster file.")
     ds = None
     with gdal_messages() as msgs:
-        try:
-            ds = gdal.Open(p, gdal.GA_ReadOnly)
-        except RuntimeError as exc:  # raised instead of returning None when exceptions are on
-            msgs.errors.append(str(exc))
+        ds = gdal.Open(p, gdal.GA_ReadOnly)
     if ds is None:
         reason = msgs.last_error or "GDAL does not recognise it as a raster"
         raise InputError(
@@ -264,9 +268,11 @@ def band_validity(band: gdal.Band, values: np.ndarray, window: Window) -> np.nda
             # (e.g. -9999 on uint16) matches nothing, as GDAL itself would.
             valid &= values != nodata
     elif not flags & gdal.GMF_ALL_VALID:
-        mask = band.GetMaskBand().ReadAsArray(
-            window.col_off, window.row_off, window.width, window.height
-        )
+        mask = None
+        with gdal_messages():
+            mask = band.GetMaskBand().ReadAsArray(
+                window.col_off, window.row_off, window.width, window.height
+            )
         if mask is None:
             raise InputError(
                 f"Cannot read the validity mask of '{band.GetDataset().GetDescription()}'."
@@ -281,6 +287,7 @@ def read_band(band: gdal.Band, window: Window) -> tuple[np.ndarray, np.ndarray]:
     Returns:
         `(values (h, w) float32, valid (h, w) bool)`; invalid pixels hold arbitrary numbers.
     """
+    raw = None
     with gdal_messages() as msgs:
         raw = band.ReadAsArray(window.col_off, window.row_off, window.width, window.height)
     if raw is None:

@@ -144,6 +144,7 @@ class AtomicGeoTiffWriter:
             opts.pop("BLOCKXSIZE", None)
             opts.pop("BLOCKYSIZE", None)
         driver = gdal.GetDriverByName("GTiff")
+        ds = None
         with gdal_messages() as msgs:
             ds = driver.Create(
                 str(self._tmp),
@@ -183,9 +184,15 @@ class AtomicGeoTiffWriter:
         if self._ds is None:
             raise RuntimeError("write() outside the `with` block")
         for i in range(data.shape[0]):
-            err = self._ds.GetRasterBand(i + 1).WriteArray(data[i], window.col_off, window.row_off)
+            err = None
+            with gdal_messages() as msgs:
+                err = self._ds.GetRasterBand(i + 1).WriteArray(
+                    data[i], window.col_off, window.row_off
+                )
             if err != gdal.CE_None:
-                raise OutputError(f"Writing '{self.path}' failed: is the disk full?")
+                raise OutputError(
+                    f"Writing '{self.path}' failed ({msgs.last_error}): is the disk full?"
+                )
 
     def commit(self) -> Path:
         """Flush, convert to COG if asked, and rename the temporary file onto the output."""
@@ -203,6 +210,7 @@ class AtomicGeoTiffWriter:
             cog_tmp = self._temp_path(".cog.tif")
             opts = {"COMPRESS": "DEFLATE", "PREDICTOR": "YES", "BIGTIFF": "IF_SAFER"}
             opts.update(self.user_options)
+            ok = False
             with gdal_messages() as msgs:
                 src = gdal.Open(str(self._tmp))
                 out = gdal.GetDriverByName("COG").CreateCopy(

@@ -9,13 +9,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..device import scan_engine
-from ..ops.scan_chunked import selective_scan_chunked
+from ..ops.scan_chunked import reuse_workspace, selective_scan_grouped, work_tensor
 from ..ops.selective_scan import selective_scan
-from .layers import apply_in_strips
+from .layers import apply_in_strips, strip_rows
 from .mi_scan import N_DIRECTIONS, build_sequences, mi_orders, undo_sequences
 
-# Tokens per pass of the memory-lean inference path (state carried between passes).
-STREAM_TOKENS = 1 << 15
+# Positions per pass of the memory-lean inference path (state carried between passes): small on
+# a CPU so that the scan's work tensors stay cache-sized, large on a GPU to launch fewer kernels.
+STREAM_TOKENS = 2048
+STREAM_TOKENS_GPU = 1 << 16
 
 
 def _pointwise(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
@@ -105,6 +107,30 @@ class MIMixer(nn.Module):
             return self._forward_streamed(m, p)
         return self._forward_full(m, p, engine)
 
+    def residual(
+        self, m: torch.Tensor, p: torch.Tensor, norm_m: nn.Module, norm_p: nn.Module
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """`m + m'`, `p + p'` with `m', p' = forward(norm_m(m), norm_p(p))`.
+
+        Without autograd on the chunked engine, the norms are applied strip by strip and the
+        updates are added in place: no full-size normalised copy or update is allocated.
+
+        Args:
+            m, p: (B, F, H, W) block inputs (updated in place when no gradient is recorded).
+            norm_m, norm_p: Per-pixel norms applied before mixing.
+
+        Returns:
+            The updated (m, p).
+        """
+        engine = scan_engine(m.device, self.engine)
+        if engine == "chunked" and not torch.is_grad_enabled():
+            self._forward_streamed(m, p, (norm_m, norm_p))
+            return m, p
+        dm, dp = self._forward_full(norm_m(m), norm_p(p), engine)
+        if torch.is_grad_enabled():
+            return m + dm, p + dp
+        return m.add_(dm), p.add_(dp)
+
     def _scan_params(self) -> tuple[torch.Tensor, torch.Tensor]:
         return -torch.exp(self.A_log.float()), self.D.float()
 
@@ -144,69 +170,80 @@ class MIMixer(nn.Module):
         return out_m, out_p
 
     def _forward_streamed(
-        self, m: torch.Tensor, p: torch.Tensor
+        self,
+        m: torch.Tensor,
+        p: torch.Tensor,
+        norms: tuple[nn.Module, nn.Module] | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Same result as `_forward_full` without autograd, one direction and a stretch of
-        `STREAM_TOKENS` tokens at a time: no (B, 4*d_inner, L) tensor is ever built."""
+        """Same result as `_forward_full` without autograd, `STREAM_TOKENS` positions of the four
+        sequences at a time (state carried): no (B, 4*d_inner, L) tensor is ever built.
+
+        Tokens are kept token-major, (B, 2*H*W, d_inner), so that gathering a stretch of a scan
+        order and adding its output back move whole rows of channels. With `norms`, `m` and `p`
+        are the raw block inputs: they are normalised strip by strip and the updates are added
+        to them in place (each output strip reads only its own rows, so this is safe).
+        """
+        norm_m, norm_p = norms if norms is not None else (nn.Identity(), nn.Identity())
         b, _, h, w = m.shape
         hw, d, K = h * w, self.d_inner, N_DIRECTIONS
         order, _ = self.orders(h, w, m.device)
-        src = m.new_empty(b, d, 2 * hw)
-        apply_in_strips(
-            lambda t: self._inner(t, self.in_proj_ms, self.conv_ms),
-            m,
-            halo=1,
-            out=src[..., :hw].view(b, d, h, w),
-        )
-        apply_in_strips(
-            lambda t: self._inner(t, self.in_proj_pan, self.conv_pan),
-            p,
-            halo=1,
-            out=src[..., hw:].view(b, d, h, w),
-        )
-        acc = torch.zeros_like(src)
+        src = work_tensor("mixer_src", (b, 2 * hw, d), m)
+        for x, norm, proj, conv, rows in (
+            (m, norm_m, self.in_proj_ms, self.conv_ms, slice(0, hw)),
+            (p, norm_p, self.in_proj_pan, self.conv_pan, slice(hw, 2 * hw)),
+        ):
+            apply_in_strips(
+                lambda t, norm=norm, proj=proj, conv=conv: self._inner(norm(t), proj, conv),
+                x,
+                halo=1,
+                out=src[:, rows].view(b, h, w, d).permute(0, 3, 1, 2),
+            )
+        acc = work_tensor("mixer_acc", (b, 2 * hw, d), m).zero_()
         A, D = self._scan_params()
-        bias = self.dt_bias.float()
-        for k in range(K):
-            chan = slice(k * d, (k + 1) * d)
-            state = None
-            for s in range(0, 2 * hw, STREAM_TOKENS):
-                idx = order[k, s : s + STREAM_TOKENS]
-                u = src.index_select(2, idx)  # (B, d, l)
-                x_dbl = torch.einsum("bdl,cd->bcl", u, self.x_proj_weight[k])
-                dt_raw, B_, C_ = torch.split(x_dbl, [self.dt_rank, self.d_state, self.d_state], 1)
-                delta = torch.einsum("brl,dr->bdl", dt_raw, self.dt_proj_weight[k])
-                y, state = selective_scan_chunked(
+        A, D = A.view(K, d, self.d_state), D.view(K, d)
+        bias = self.dt_bias.float().view(K, d)
+        w_x = self.x_proj_weight.transpose(1, 2)  # (K, d, R + 2N)
+        w_dt = self.dt_proj_weight.transpose(1, 2)  # (K, R, d)
+        r, n = self.dt_rank, self.d_state
+        state = None
+        stretch = STREAM_TOKENS if m.device.type == "cpu" else STREAM_TOKENS_GPU
+        with reuse_workspace():  # also when called alone: reuse between stretches
+            for s in range(0, 2 * hw, stretch):
+                idx = order[:, s : s + stretch].reshape(-1)  # (K * l,)
+                n_tok = idx.numel() // K
+                # positions s..s+l of the four sequences, scanned together as 4 groups
+                u = src.index_select(1, idx).view(b, K, n_tok, d)
+                x_dbl = torch.matmul(u, w_x)  # (B, K, l, R + 2N)
+                delta = torch.matmul(x_dbl[..., :r], w_dt)  # (B, K, l, d)
+                y, state = selective_scan_grouped(
                     u,
                     delta,
-                    A[chan],
-                    B_.contiguous(),
-                    C_.contiguous(),
-                    D[chan],
-                    bias[chan],
+                    A,
+                    x_dbl[..., r : r + n],
+                    x_dbl[..., r + n :],
+                    D,
+                    bias,
                     delta_softplus=True,
                     chunk=self.chunk,
                     initial_state=state,
-                    return_last_state=True,
+                    block=stretch,
                 )
-                acc.index_add_(2, idx, y.to(acc.dtype))
+                acc.index_add_(1, idx, y.reshape(b, K * n_tok, d).to(acc.dtype))
         del src
-        y_m = acc[..., :hw].view(b, d, h, w)
-        y_p = acc[..., hw:].view(b, d, h, w)
-        out_m = apply_in_strips(
-            lambda y_, x_: self._output(
-                y_, x_, self.in_proj_ms, self.out_norm_ms, self.out_proj_ms
-            ),
-            y_m,
-            m,
-            halo=0,
-        )
-        out_p = apply_in_strips(
-            lambda y_, x_: self._output(
-                y_, x_, self.in_proj_pan, self.out_norm_pan, self.out_proj_pan
-            ),
-            y_p,
-            p,
-            halo=0,
-        )
-        return out_m, out_p
+        outs = []
+        rows = strip_rows(w)
+        for y_rows, x, norm_x, proj, norm, out in (
+            (slice(0, hw), m, norm_m, self.in_proj_ms, self.out_norm_ms, self.out_proj_ms),
+            (slice(hw, 2 * hw), p, norm_p, self.in_proj_pan, self.out_norm_pan, self.out_proj_pan),
+        ):
+            y_view = acc[:, y_rows].view(b, h, w, d).permute(0, 3, 1, 2)  # (B, d, H, W) view
+            target = x if norms is not None else torch.empty_like(x)
+            for r0 in range(0, h, rows):
+                band = slice(r0, min(h, r0 + rows))
+                upd = self._output(y_view[..., band, :], norm_x(x[..., band, :]), proj, norm, out)
+                if norms is not None:
+                    target[..., band, :].add_(upd)
+                else:
+                    target[..., band, :] = upd
+            outs.append(target)
+        return outs[0], outs[1]

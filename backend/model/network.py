@@ -7,12 +7,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import InputError
+from ..ops.scan_chunked import reuse_workspace
 from .config import MMMambaConfig
 from .layers import (
     BiasFreeLayerNorm2d,
     ChannelAttentionBlock,
     Encoder,
     GatedDWConvFFN,
+    add_in_strips_,
 )
 from .mixer import MIMixer
 from .upsample import upsample_ms
@@ -32,13 +34,12 @@ class MMMambaBlock(nn.Module):
         self.ffn = GatedDWConvFFN(F_)
 
     def forward(self, m: torch.Tensor, p: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(B, F, H, W) pair -> updated pair."""
-        dm, dp = self.mixer(self.norm1_ms(m), self.norm1_pan(p))
-        m = m + dm
-        p = p + dp
-        del dm, dp
-        m = m + self.ffn(self.norm2_ms(m))
-        p = p + self.ffn(self.norm2_pan(p))
+        """(B, F, H, W) pair -> updated pair (updated in place when no gradient is recorded)."""
+        # without autograd both residual updates happen in place, strip by strip: no fresh
+        # full-size maps (each costs page faults on large images, and memory)
+        m, p = self.mixer.residual(m, p, self.norm1_ms, self.norm1_pan)
+        m = add_in_strips_(lambda t: self.ffn(self.norm2_ms(t)), m, halo=1)
+        p = add_in_strips_(lambda t: self.ffn(self.norm2_pan(t)), p, halo=1)
         return m, p
 
 
@@ -104,6 +105,14 @@ class MMMamba(nn.Module):
         Returns:
             (B, C, H, W).
         """
+        if torch.is_grad_enabled() and not (
+            pan.requires_grad
+            or ms_up.requires_grad
+            or any(q.requires_grad for q in self.parameters())
+        ):
+            # nothing to differentiate: take the memory-lean inference path
+            with torch.no_grad():
+                return self.forward_upsampled(pan, ms_up)
         h, w = pan.shape[-2:]
         win = self.cfg.window
         ph, pw = (-h) % win, (-w) % win
@@ -126,8 +135,10 @@ class MMMamba(nn.Module):
         """
         m = self.encoder_ms(ms_up)
         p = self.encoder_pan(pan)
-        for blk in self.blocks:
-            m, p = blk(m, p)
+        # the blocks' large work tensors are reused from one block to the next
+        with reuse_workspace():
+            for blk in self.blocks:
+                m, p = blk(m, p)
         wf = self.fusion.weight[:, :, 0, 0]
         F_ = self.cfg.width
         # fusion conv on the concatenation without building it: W[:, :F] m + W[:, F:] p + b

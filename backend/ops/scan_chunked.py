@@ -13,14 +13,53 @@ same method, so a sequence of millions of tokens needs a few hundred vectorised 
 
 from __future__ import annotations
 
-import torch
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from .scan_oracle import prepare_delta
+import torch
+import torch.nn.functional as F
 
 DEFAULT_CHUNK = 64
+LOG2E = 1.4426950408889634
 # Tokens scanned in one pass when no gradient is needed: bounds the (T, ..., N, nc) work tensors
 # (elements = batch * channels * d_state * block) to a few hundred MB, whatever L is.
 DEFAULT_BLOCK_ELEMENTS = 1 << 24
+
+
+_local = threading.local()
+
+
+@contextmanager
+def reuse_workspace() -> Iterator[None]:
+    """Keep the scan's large work tensors between calls made inside this context.
+
+    Fresh multi-MB tensors cost a page fault per 4 KiB on first touch, about as much as the scan
+    arithmetic itself; a caller that scans many stretches of the same size (the network's
+    inference path) reuses them instead. Freed when the context ends. Per thread.
+    """
+    outer = getattr(_local, "buffers", None)
+    _local.buffers = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        if outer is None:
+            _local.buffers = None
+
+
+def work_tensor(name: str, shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
+    """An uninitialised work tensor, reused inside `reuse_workspace`."""
+    buffers = getattr(_local, "buffers", None)
+    if buffers is None:
+        return torch.empty(shape, dtype=like.dtype, device=like.device)
+    key = (name, like.dtype, like.device)
+    numel = 1
+    for s in shape:
+        numel *= s
+    buf = buffers.get(key)
+    if buf is None or buf.numel() < numel:
+        buf = buffers[key] = torch.empty(numel, dtype=like.dtype, device=like.device)
+    return buf[:numel].view(shape)
 
 
 def _linear_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor, chunk: int) -> torch.Tensor:
@@ -137,47 +176,99 @@ def selective_scan_chunked(
     Returns:
         y (B, D, L) float32, and the last state (B, D, N) if asked.
     """
-    T = int(chunk or DEFAULT_CHUNK)
-    if T < 1:
-        raise ValueError(f"chunk must be positive, got {T}")
-    f32 = torch.float32
-    u, delta, A = u.to(f32), delta.to(f32), A.to(f32)
     if B.dim() == 3:
         B = B.unsqueeze(1)
     if C.dim() == 3:
         C = C.unsqueeze(1)
-    B, C = B.to(f32), C.to(f32)
     nb, nd, L = u.shape
     n = A.shape[1]
     G = B.shape[1]
     if nd % G:
         raise ValueError(f"channels ({nd}) must be a multiple of the groups of B/C ({G})")
-    dt = prepare_delta(delta, None if delta_bias is None else delta_bias.to(f32), delta_softplus)
-    h0 = (
-        u.new_zeros(nb, nd, n)
-        if initial_state is None
-        else initial_state.to(f32).reshape(nb, nd, n)
+    dg = nd // G
+    # grouped token-major views (B, G, L, dg) and (B, G, L, N): no copy here
+    y, h_last = selective_scan_grouped(
+        u.reshape(nb, G, dg, L).transpose(2, 3),
+        delta.reshape(nb, G, dg, L).transpose(2, 3),
+        A.reshape(G, dg, n),
+        B.transpose(2, 3),
+        C.transpose(2, 3),
+        None if D is None else D.reshape(G, dg),
+        None if delta_bias is None else delta_bias.reshape(G, dg),
+        delta_softplus,
+        chunk,
+        None if initial_state is None else initial_state.reshape(nb, G, dg, n),
+        block,
     )
+    y = y.transpose(2, 3).reshape(nb, nd, L)
+    return (y, h_last.reshape(nb, nd, n)) if return_last_state else y
+
+
+def selective_scan_grouped(
+    u: torch.Tensor,
+    delta: torch.Tensor,
+    A: torch.Tensor,
+    B: torch.Tensor,
+    C: torch.Tensor,
+    D: torch.Tensor | None = None,
+    delta_bias: torch.Tensor | None = None,
+    delta_softplus: bool = True,
+    chunk: int | None = None,
+    initial_state: torch.Tensor | None = None,
+    block: int | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The chunked scan on token-major tensors, G groups of dg channels sharing B and C.
+
+    This layout is what the network's inference path produces directly (tokens gathered as rows
+    of channels), so no transposition of the inputs is needed there.
+
+    Args:
+        u: (B, G, L, dg) input.
+        delta: (B, G, L, dg) raw step sizes.
+        A: (G, dg, N) state matrix (negative real).
+        B: (B, G, L, N) input matrices.
+        C: (B, G, L, N) output matrices.
+        D: (G, dg) skip weights or None.
+        delta_bias: (G, dg) step-size bias or None.
+        delta_softplus: Apply softplus to `delta + delta_bias`.
+        chunk: Tokens per chunk T (default `DEFAULT_CHUNK`).
+        initial_state: (B, G, dg, N) state before the first token, or None for zeros.
+        block: Tokens per pass without gradients (default from `DEFAULT_BLOCK_ELEMENTS`).
+
+    Returns:
+        y (B, G, L, dg) float32 and the state after the last token (B, G, dg, N).
+    """
+    T = int(chunk or DEFAULT_CHUNK)
+    if T < 1:
+        raise ValueError(f"chunk must be positive, got {T}")
+    f32 = torch.float32
+    u, delta, A, B, C = (t.to(f32) for t in (u, delta, A, B, C))
+    nb, G, L, dg = u.shape
+    n = A.shape[-1]
+    dt = delta if delta_bias is None else delta + delta_bias.to(f32)[:, None, :]
+    if delta_softplus:
+        dt = torch.nn.functional.softplus(dt)
+    h0 = u.new_zeros(nb, G, dg, n) if initial_state is None else initial_state.to(f32)
     needs_grad = torch.is_grad_enabled() and any(
         t is not None and t.requires_grad for t in (u, delta, A, B, C, D, delta_bias, initial_state)
     )
     if needs_grad:
         y, h_last = _scan_block(u, dt, A, B, C, h0, T, inplace=False)
     else:
-        per_token = max(1, nb * nd * n)
+        per_token = max(1, nb * G * dg * n)
         blk = int(block or max(T, DEFAULT_BLOCK_ELEMENTS // per_token))
         blk = max(T, blk // T * T)
         ys, h_last = [], h0
         for s in range(0, L, blk):
             e = min(L, s + blk)
             y_b, h_last = _scan_block(
-                u[..., s:e], dt[..., s:e], A, B[..., s:e], C[..., s:e], h_last, T, inplace=True
+                u[:, :, s:e], dt[:, :, s:e], A, B[:, :, s:e], C[:, :, s:e], h_last, T, True
             )
             ys.append(y_b)
-        y = torch.cat(ys, dim=-1) if ys else u.new_zeros(u.shape)
+        y = ys[0] if len(ys) == 1 else torch.cat(ys, dim=2) if ys else torch.zeros_like(u)
     if D is not None:
-        y = y + D.to(f32)[:, None] * u
-    return (y, h_last) if return_last_state else y
+        y = y + D.to(f32)[:, None, :] * u
+    return y, h_last
 
 
 def _scan_block(
@@ -193,50 +284,49 @@ def _scan_block(
     """Scan one stretch of tokens with softplus already applied.
 
     Args:
-        u: (B, D, L) inputs; dt: (B, D, L) step sizes; A: (D, N).
-        B, C: (B, G, N, L); h0: (B, D, N) entering state.
+        u: (B, G, L, dg) inputs; dt: (B, G, L, dg) step sizes; A: (G, dg, N).
+        B, C: (B, G, L, N); h0: (B, G, dg, N) entering state.
         chunk: Tokens per chunk; inplace: reuse work tensors (no autograd).
 
     Returns:
-        y (B, D, L) without the skip term, and the state after the last token (B, D, N).
+        y (B, G, L, dg) without the skip term, and the state after the last token (B, G, dg, N).
     """
-    nb, nd, L = u.shape
-    n = A.shape[1]
-    G = B.shape[1]
-    dg = nd // G
+    nb, G, L, dg = u.shape
+    n = A.shape[-1]
     T = max(1, min(chunk, L))
     nc = -(-L // T)
     pad = nc * T - L
     dtu = dt * u
     if pad:
         # zero step size: decay 1 and input 0, so padded tokens carry the state unchanged
-        dt = torch.nn.functional.pad(dt, (0, pad))
-        dtu = torch.nn.functional.pad(dtu, (0, pad))
-        B = torch.nn.functional.pad(B, (0, pad))
-        C = torch.nn.functional.pad(C, (0, pad))
-    # chunk layout (T, B, G, dg, N, nc): step t of the loop reads one contiguous slab
-    dt_c = dt.reshape(nb, G, dg, nc, T).permute(4, 0, 1, 2, 3).unsqueeze(-2)
-    dtu_c = dtu.reshape(nb, G, dg, nc, T).permute(4, 0, 1, 2, 3).unsqueeze(-2)
-    B_c = B.reshape(nb, G, n, nc, T).permute(4, 0, 1, 2, 3).unsqueeze(3)
-    C_c = C.reshape(nb, G, n, nc, T).permute(4, 0, 1, 2, 3).unsqueeze(3)
-    A_c = A.reshape(G, dg, n, 1)
-    h0_c = h0.reshape(nb, G, dg, n)
+        pad_spec = (0, 0, 0, pad)
+        dt, dtu = F.pad(dt, pad_spec), F.pad(dtu, pad_spec)
+        B, C = F.pad(B, pad_spec), F.pad(C, pad_spec)
+    # chunk layout (T, B, G, dg, N, nc): step t of the loop reads one contiguous slab, and the
+    # long chunk axis innermost keeps the broadcasts over N and dg vectorised. The small
+    # per-token inputs are copied to that order once (broadcasting from strided views is slow).
+    dt_c = dt.reshape(nb, G, nc, T, dg).permute(3, 0, 1, 4, 2).contiguous().unsqueeze(-2)
+    dtu_c = dtu.reshape(nb, G, nc, T, dg).permute(3, 0, 1, 4, 2).contiguous().unsqueeze(-2)
+    B_c = B.reshape(nb, G, nc, T, n).permute(3, 0, 1, 4, 2).contiguous().unsqueeze(3)
+    C_c = C.reshape(nb, G, nc, T, n).permute(3, 0, 1, 4, 2).contiguous().unsqueeze(3)
+    # exp(dt * A) computed as exp2(dt * A * log2(e)): exp2 is ~2.5x faster than exp on CPU
+    A_c = (A * LOG2E).unsqueeze(-1)
     shape = (T, nb, G, dg, n, nc)
     if inplace:
-        decay = torch.empty(shape, dtype=u.dtype, device=u.device)
-        torch.mul(dt_c, A_c, out=decay).exp_()
-        x = torch.empty(shape, dtype=u.dtype, device=u.device)
+        decay = work_tensor("decay", shape, u)
+        torch.exp2(torch.mul(dt_c, A_c, out=decay), out=decay)
+        x = work_tensor("x", shape, u)
         torch.mul(dtu_c, B_c, out=x)
-        h = _chunk_states_(decay, x, h0_c, chunk)
+        h = _chunk_states_(decay, x, h0, chunk)
         del decay
         h_last = h[-1, ..., -1].clone()
         y = h.mul_(C_c).sum(dim=4)
     else:
-        decay = torch.exp(dt_c * A_c)
+        decay = torch.exp2(dt_c * A_c)
         x = dtu_c * B_c
-        h = _chunk_states(decay, x, h0_c, chunk)
+        h = _chunk_states(decay, x, h0, chunk)
         h_last = h[-1, ..., -1]
         y = (h * C_c).sum(dim=4)
-    # (T, B, G, dg, nc) -> (B, D, L)
-    y = y.permute(1, 2, 3, 4, 0).reshape(nb, nd, nc * T)[..., :L]
-    return y, h_last.reshape(nb, nd, n)
+    # (T, B, G, dg, nc) -> (B, G, nc, T, dg) -> (B, G, L, dg)
+    y = y.permute(1, 2, 4, 0, 3).reshape(nb, G, nc * T, dg)
+    return (y[:, :, :L] if pad else y), h_last

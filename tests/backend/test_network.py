@@ -92,7 +92,7 @@ def test_streamed_inference_equals_full_path(monkeypatch: pytest.MonkeyPatch) ->
     """Inference processes large maps in strips and streams the scan by stretches of tokens;
     with small thresholds that path runs here on a small map and must match training's path."""
     monkeypatch.setattr(layers, "STRIP_MIN_PIXELS", 64)
-    monkeypatch.setattr(layers, "STRIP_ROWS", 7)
+    monkeypatch.setattr(layers, "STRIP_PIXELS", 7 * 20)
     monkeypatch.setattr(mixer, "STREAM_TOKENS", 300)
     net = _net(4, 4)
     pan, ms = _inputs(4, 4, 6, 5)
@@ -145,3 +145,23 @@ def test_config_round_trip_and_validation() -> None:
         MMMambaConfig(ms_bands=17)
     with pytest.raises(InputError):
         MMMambaConfig(upsample="lanczos")
+
+
+def test_mixer_streamed_and_full_paths_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The mixer alone: inference path (strips, stretches of tokens, token-major buffers) equals
+    the whole-tensor path on a non-square map, as does the in-place residual form."""
+    monkeypatch.setattr(layers, "STRIP_MIN_PIXELS", 16)
+    monkeypatch.setattr(layers, "STRIP_PIXELS", 3 * 12)
+    monkeypatch.setattr(mixer, "STREAM_TOKENS", 50)
+    torch.manual_seed(3)
+    mix = mixer.MIMixer(width=8, d_inner=12, d_state=4, dt_rank=1, window=4)
+    m, p = torch.randn(2, 8, 8, 12), torch.randn(2, 8, 8, 12)
+    full_m, full_p = mix(m, p)  # gradients on: whole-tensor path
+    with torch.no_grad():
+        st_m, st_p = mix(m, p)
+        norm = layers.BiasFreeLayerNorm2d(8)
+        ref_m, ref_p = mix(norm(m), norm(p))
+        res_m, res_p = mix.residual(m.clone(), p.clone(), norm, norm)
+    assert torch.allclose(st_m, full_m, atol=1e-5) and torch.allclose(st_p, full_p, atol=1e-5)
+    assert torch.allclose(res_m, m + ref_m, atol=1e-5)
+    assert torch.allclose(res_p, p + ref_p, atol=1e-5)

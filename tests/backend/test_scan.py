@@ -97,16 +97,28 @@ def test_chunked_gradients_match_oracle(shape: tuple[int, ...]) -> None:
     ids=["wide", "huge-steps", "tiny-steps", "mixed"],
 )
 def test_chunked_is_stable_for_extreme_step_sizes(scale: float, offset: float) -> None:
-    """Steps from 1e-17 to about 100 (decays underflowing to 0) stay finite and exact."""
-    u, delta, A, B, C, D, bias, h0 = _inputs(3, 2, 6, 4, 150, 2, delta_scale=scale)
-    A = A * 10.0  # decay rates up to ~100 per unit step: exp(delta * A) reaches 0 in float32
-    delta = delta + offset
-    y_ref, h_ref = selective_scan_oracle(u, delta, A, B, C, D, bias, True, h0, True)
-    y, h = selective_scan_chunked(u.requires_grad_(), delta, A, B, C, D, bias, True, 16, h0, True)
-    assert torch.isfinite(y).all() and torch.isfinite(h).all()
-    assert _rel(y, y_ref) < TOL and _rel(h, h_ref) < TOL
-    (gu,) = torch.autograd.grad(y.sum(), u)
-    assert torch.isfinite(gu).all()
+    """Steps from 1e-17 to about 100 (decays underflowing to 0): forward and gradients exact."""
+    base = _inputs(3, 2, 6, 4, 150, 2, delta_scale=scale)
+    base[2] = base[2] * 10.0  # decay rates up to ~100 per unit step: exp(delta * A) reaches 0
+    base[1] = base[1] + offset
+    g = torch.Generator().manual_seed(4)
+    gy, gh = torch.randn(2, 6, 150, generator=g), torch.randn(2, 6, 4, generator=g)
+
+    def run(fn, dtype, **kw):
+        xs = [t.to(dtype).clone().requires_grad_() for t in base]
+        y, h = fn(*xs[:7], True, initial_state=xs[7], return_last_state=True, **kw)
+        grads = torch.autograd.grad((y * gy.to(dtype)).sum() + (h * gh.to(dtype)).sum(), xs)
+        return y, h, grads
+
+    y_ref, h_ref, g_ref = run(selective_scan_oracle, torch.float64)
+    y, h, grads = run(selective_scan_chunked, torch.float32, chunk=16)
+    with torch.no_grad():
+        y_n = selective_scan_chunked(*base[:7], True, 16, base[7], block=32)
+    for t in (y, h, y_n, *grads):
+        assert torch.isfinite(t).all()
+    assert _rel(y, y_ref) < TOL and _rel(h, h_ref) < TOL and _rel(y_n, y_ref) < TOL
+    for a, b in zip(grads, g_ref, strict=True):
+        assert _rel(a, b) < TOL
 
 
 def test_chunked_without_softplus_bias_or_skip() -> None:

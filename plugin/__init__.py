@@ -1,0 +1,1 @@
+"""Everything that imports qgis or PyQt: the Processing provider, its algorithms and settings."""

@@ -1,0 +1,1 @@
+"""One Processing algorithm per file, on a shared base class."""

@@ -1,0 +1,161 @@
+"""Atomic GeoTIFF writer: georeferencing, band properties, options, COG, nothing left on failure."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from osgeo import gdal
+
+from backend.errors import OutputError
+from backend.io.raster import BandInfo
+from backend.io.window import Window
+from backend.io.writer import AtomicGeoTiffWriter, check_output_path, parse_creation_options
+from tests.backend.raster_fixtures import srs_wkt
+
+GT = (500000.0, 0.5, 0.0, 4000000.0, 0.0, -0.5)
+
+
+def _bands(n: int = 3) -> list[BandInfo]:
+    ci = [gdal.GCI_RedBand, gdal.GCI_GreenBand, gdal.GCI_BlueBand]
+    return [
+        BandInfo(i + 1, "uint16", None, f"band {i + 1}", ci[i], metadata={"wavelength": str(i)})
+        for i in range(n)
+    ]
+
+
+def _write(path: Path, data: np.ndarray, **kw) -> Path:
+    c, h, w = data.shape
+    with AtomicGeoTiffWriter(
+        path,
+        width=w,
+        height=h,
+        dtype=str(data.dtype),
+        bands=_bands(c),
+        geotransform=GT,
+        crs_wkt=srs_wkt(32649),
+        nodata=kw.pop("nodata", 0),
+        **kw,
+    ) as wr:
+        # two windows, like two tiles
+        wr.write(Window(0, 0, w // 2, h), data[:, :, : w // 2])
+        wr.write(Window(w // 2, 0, w - w // 2, h), data[:, :, w // 2 :])
+        return wr.commit()
+
+
+def test_writes_georeferenced_tiled_compressed(tmp_path: Path) -> None:
+    data = np.arange(3 * 600 * 700, dtype=np.uint16).reshape(3, 600, 700)
+    out = _write(tmp_path / "out.tif", data)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.tif"]
+    ds = gdal.Open(str(out))
+    assert ds.GetGeoTransform() == GT
+    assert "32649" in ds.GetProjection()
+    np.testing.assert_array_equal(ds.ReadAsArray(), data)
+    b = ds.GetRasterBand(2)
+    assert b.GetNoDataValue() == 0
+    assert b.GetDescription() == "band 2"
+    assert b.GetColorInterpretation() == gdal.GCI_GreenBand
+    assert b.GetMetadataItem("wavelength") == "1"
+    assert b.GetBlockSize() == [512, 512]
+    assert ds.GetMetadataItem("COMPRESSION", "IMAGE_STRUCTURE") == "DEFLATE"
+
+
+def test_creation_options_override_defaults(tmp_path: Path) -> None:
+    data = np.ones((1, 64, 64), np.uint16)
+    out = _write(tmp_path / "o.tif", data, creation_options=["COMPRESS=LZW", "BLOCKXSIZE=256"])
+    ds = gdal.Open(str(out))
+    assert ds.GetMetadataItem("COMPRESSION", "IMAGE_STRUCTURE") == "LZW"
+    assert ds.GetRasterBand(1).GetBlockSize()[0] == 256
+
+
+def test_cog_layout(tmp_path: Path) -> None:
+    data = np.random.default_rng(0).integers(0, 2000, (3, 1100, 1100)).astype(np.uint16)
+    out = _write(tmp_path / "cog.tif", data, cog=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cog.tif"]
+    ds = gdal.Open(str(out))
+    assert ds.GetMetadataItem("LAYOUT", "IMAGE_STRUCTURE") == "COG"
+    assert ds.GetRasterBand(1).GetOverviewCount() >= 1
+    assert ds.GetGeoTransform() == GT
+    np.testing.assert_array_equal(ds.ReadAsArray(), data)
+
+
+def test_failure_leaves_nothing_and_keeps_old_output(tmp_path: Path) -> None:
+    old = tmp_path / "out.tif"
+    old.write_bytes(b"previous result")
+    with (
+        pytest.raises(RuntimeError, match="boom"),
+        AtomicGeoTiffWriter(
+            old,
+            width=32,
+            height=32,
+            dtype="uint16",
+            bands=_bands(1),
+            geotransform=GT,
+            crs_wkt=None,
+            nodata=None,
+        ) as wr,
+    ):
+        wr.write(Window(0, 0, 32, 16), np.ones((1, 16, 32), np.uint16))
+        raise RuntimeError("boom")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.tif"]
+    assert old.read_bytes() == b"previous result"
+
+
+def test_replaces_output_and_stale_sidecar(tmp_path: Path) -> None:
+    out = tmp_path / "out.tif"
+    out.write_bytes(b"old")
+    Path(str(out) + ".aux.xml").write_text("<PAMDataset/>")
+    _write(out, np.ones((1, 16, 16), np.uint16))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.tif"]
+    assert gdal.Open(str(out)).RasterCount == 1
+
+
+def test_output_folder_missing(tmp_path: Path) -> None:
+    with pytest.raises(OutputError, match="does not exist"):
+        check_output_path(tmp_path / "missing" / "out.tif")
+
+
+def test_output_parent_is_a_file(tmp_path: Path) -> None:
+    f = tmp_path / "file.txt"
+    f.write_text("x")
+    with pytest.raises(OutputError, match="not a folder"):
+        check_output_path(f / "out.tif")
+
+
+def test_output_is_a_folder(tmp_path: Path) -> None:
+    with pytest.raises(OutputError, match="is a folder"):
+        check_output_path(tmp_path)
+
+
+@pytest.fixture
+def immutable_folder(tmp_path: Path):
+    """A folder that refuses new files even for root (chattr +i), if the file system allows."""
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    if shutil.which("chattr") is None:
+        pytest.skip("chattr is not available")
+    res = subprocess.run(["chattr", "+i", str(folder)], capture_output=True, text=True)
+    if res.returncode != 0:
+        pytest.skip(f"cannot make a folder immutable here: {res.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+
+
+def test_read_only_folder_is_refused_even_for_root(immutable_folder: Path) -> None:
+    with pytest.raises(OutputError, match="read-only|refuses new files"):
+        check_output_path(immutable_folder / "out.tif")
+    assert list(immutable_folder.iterdir()) == []
+
+
+def test_bad_creation_option() -> None:
+    with pytest.raises(OutputError, match="KEY=VALUE"):
+        parse_creation_options(["COMPRESS"])
+    assert parse_creation_options(["compress=zstd", "ZLEVEL = 9"]) == {
+        "COMPRESS": "zstd",
+        "ZLEVEL": "9",
+    }
