@@ -71,7 +71,7 @@ Reader = Callable[[Window], tuple[np.ndarray, np.ndarray]]
 
 SUPPORTED_SCALES = (2, 3, 4, 8)
 """Scales of unguided super-resolution (a guide may set any integer scale of at least 2)."""
-DEFAULT_ADAPT_STEPS = 100
+DEFAULT_ADAPT_STEPS = 300
 """Adaptation steps per band group when neither a step nor a time budget is given."""
 ADAPT_MAX_PIXELS = 1 << 18
 """Input pixels read for adaptation (about 512 x 512), whatever the image size."""
@@ -408,8 +408,10 @@ def _adapt(
         r = reports[-1]
         progress.info(
             f"Band group {k + 1}/{n} (input bands {', '.join(str(i + 1) for i in sorted(set(idx)))}"
-            f"): adapted in {r.steps} steps, {r.seconds:.1f} s, L1 {r.loss_before:.4f} -> "
-            f"{r.loss_after:.4f}{'' if r.kept else ' (worse: starting weights kept)'}."
+            f"): adapted ({r.layers} layers) in {r.steps} steps, {r.seconds:.1f} s, L1 "
+            f"{r.loss_before:.4f} -> "
+            f"{r.loss_after:.4f} on held-out pixels"
+            f"{'' if r.kept else ' (no gain: starting weights kept)'}."
         )
     return reports
 

@@ -18,9 +18,9 @@ What trains: on a GPU every weight ("all"). On a CPU backpropagating through the
 costs minutes per step, so only the fusion layer and the head train ("head"), on trunk features
 (encoders and MMMamba blocks) computed once per training region: thousands of cheap steps instead.
 
-Budget: a number of optimiser steps, or a number of seconds, whichever the caller gives. The loss
-(L1 on valid pixels) is measured on a fixed set of pairs before and after; if adaptation made it
-worse, the starting weights are put back.
+Budget: a number of optimiser steps, or a number of seconds, whichever the caller gives. One target
+block in five is held out (`held_out_cells`): never trained on, it judges the weights every
+`EVAL_EVERY` steps, and the best weights seen (the starting ones included) are kept.
 """
 
 from __future__ import annotations
@@ -54,7 +54,12 @@ HEAD_BATCH = 16
 HEAD_LR = 1e-3
 """Head-only steps are cheap and touch few weights: larger batches and steps."""
 GRAD_CLIP = 4.0
-EVAL_PATCHES = 8
+EVAL_PATCHES = 16
+"""Crops whose held-out pixels judge the adaptation (fixed for a run)."""
+EVAL_EVERY = 25
+"""Steps between two judgements; the best state seen is the one kept (early stopping)."""
+HELD_OUT_CELL = 4
+"""Side of the held-out blocks, in coarse pixels (times the scale in target pixels)."""
 MIN_COARSE = 4
 """Smallest side, in coarse pixels, of a training input; smaller images cannot teach anything."""
 
@@ -93,17 +98,31 @@ class AdaptRegion:
         valid: `(h, w)` where the image is valid (the loss ignores the rest).
         ms: `(C, h/s, w/s)` the degraded image (network MS input).
         pan: `(h, w)` the network PAN input at the image's own resolution.
+        held_out: `(h, w)` target pixels never trained on, that judge the adaptation.
     """
 
     target: np.ndarray
     valid: np.ndarray
     ms: np.ndarray
     pan: np.ndarray
+    held_out: np.ndarray
 
     def select(self, bands: Sequence[int]) -> AdaptRegion:
         """The same region for a group of bands (repeats allowed); the PAN is shared."""
         idx = list(bands)
-        return AdaptRegion(self.target[idx], self.valid, self.ms[idx], self.pan)
+        return AdaptRegion(self.target[idx], self.valid, self.ms[idx], self.pan, self.held_out)
+
+
+def held_out_cells(h: int, w: int, cell: int) -> np.ndarray:
+    """`(h, w)` mask of one `cell x cell` block in five, spread evenly (a diagonal pattern).
+
+    Held-out *targets*, not inputs: the network still sees these pixels (degraded) as input, as
+    it sees the whole image at the end, but is never trained to reproduce them, so the loss on
+    them measures whether adaptation generalises or memorises (small images overfit quickly).
+    """
+    i = np.arange(h)[:, None] // cell
+    j = np.arange(w)[None, :] // cell
+    return (i + 2 * j) % 5 == 0
 
 
 def make_region(
@@ -137,7 +156,13 @@ def make_region(
         pan = synthesize_pan(ms, scale)
     else:
         pan = centred_degrade(guide[: h * scale, : w * scale], scale, gains.pan)
-    return AdaptRegion(target=target, valid=valid[:h, :w].copy(), ms=ms, pan=pan)
+    return AdaptRegion(
+        target=target,
+        valid=valid[:h, :w].copy(),
+        ms=ms,
+        pan=pan,
+        held_out=held_out_cells(h, w, HELD_OUT_CELL * scale),
+    )
 
 
 @dataclass(frozen=True)
@@ -147,9 +172,12 @@ class AdaptReport:
     Attributes:
         steps: optimiser steps taken.
         seconds: time spent, preparation (trunk features) included.
-        loss_before, loss_after: L1 on the fixed evaluation pairs (normalised units).
-        kept: False when the adapted weights were worse and the starting ones were restored.
+        loss_before, loss_after: L1 on the held-out target pixels (normalised units), at the
+            start and for the weights kept.
+        kept: False when no adapted state beat the starting weights (which are then kept).
         layers: "all" or "head" (what was trained).
+        best_step: step whose weights were kept (0: the starting weights).
+        train_first, train_last: mean training L1 of the first and of the last 5 steps.
     """
 
     steps: int
@@ -158,6 +186,9 @@ class AdaptReport:
     loss_after: float
     kept: bool
     layers: str = "all"
+    best_step: int = 0
+    train_first: float = float("nan")
+    train_last: float = float("nan")
 
 
 class PairSampler:
@@ -214,9 +245,10 @@ class PairSampler:
         return out
 
     def sample(self, n: int, augment: bool = True) -> list[torch.Tensor]:
-        """A batch: pan `(n, 1, P, P)`, ms `(n, C, P/s, P/s)`, target `(n, C, P, P)`, mask."""
+        """A batch: pan `(n, 1, P, P)`, ms `(n, C, P/s, P/s)`, target `(n, C, P, P)`, and the
+        `(n, 1, P, P)` masks of the training and of the held-out target pixels."""
         s, p = self.s, self.patch
-        cols: list[list[np.ndarray]] = [[], [], [], []]
+        cols: list[list[np.ndarray]] = [[], [], [], [], []]
         for k, i, j in self.corners(n):
             reg = self.regions[k]
             rs, cs = slice(i * s, i * s + p), slice(j * s, j * s + p)
@@ -224,7 +256,8 @@ class PairSampler:
                 reg.pan[None, rs, cs],
                 reg.ms[:, i : i + p // s, j : j + p // s],
                 reg.target[:, rs, cs],
-                reg.valid[None, rs, cs].astype(np.float32),
+                (reg.valid & ~reg.held_out)[None, rs, cs].astype(np.float32),
+                (reg.valid & reg.held_out)[None, rs, cs].astype(np.float32),
             ]
             if augment:
                 turns, flip = int(self.rng.integers(4)), bool(self.rng.integers(2))
@@ -285,17 +318,18 @@ class _HeadData:
                 pan = torch.from_numpy(reg.pan)[None, None].to(device)
                 ms = torch.from_numpy(reg.ms)[None].to(device)
                 self.feats.append([t[0] for t in trunk(net, pan, ms)])
-                tgt = np.concatenate([reg.target, reg.valid[None].astype(np.float32)])
+                masks = np.stack([reg.valid & ~reg.held_out, reg.valid & reg.held_out])
+                tgt = np.concatenate([reg.target, masks.astype(np.float32)])
                 self.targets.append(torch.from_numpy(tgt).to(device))
 
     def batch(self, corners: Sequence[tuple[int, int, int]]) -> list[torch.Tensor]:
-        """`[m, p, ms_up, target, mask]` crops of the given corners."""
+        """`[m, p, ms_up, target, train mask, held-out mask]` crops of the given corners."""
         s, p = self.s, self.p
-        cols: list[list[torch.Tensor]] = [[], [], [], [], []]
+        cols: list[list[torch.Tensor]] = [[], [], [], [], [], []]
         for k, i, j in corners:
             rs, cs = slice(i * s, i * s + p), slice(j * s, j * s + p)
             tgt = self.targets[k][:, rs, cs]
-            crops = [f[:, rs, cs] for f in self.feats[k]] + [tgt[:-1], tgt[-1:]]
+            crops = [f[:, rs, cs] for f in self.feats[k]] + [tgt[:-2], tgt[-2:-1], tgt[-1:]]
             for lst, t in zip(cols, crops, strict=True):
                 lst.append(t)
         return [torch.stack(lst) for lst in cols]
@@ -340,8 +374,9 @@ def adapt_network(
         on_step: called with `(step, elapsed seconds)` after each step (progress reporting).
 
     Returns:
-        An `AdaptReport`; the network is left in eval mode with the better of the starting and
-        the adapted weights (judged on the fixed evaluation pairs).
+        An `AdaptReport`. The network is left in eval mode with the weights that did best on
+        held-out target pixels (checked every `EVAL_EVERY` steps and at the end; the starting
+        weights count as step 0), i.e. early stopping against memorising a small image.
     """
     if steps is None and seconds is None:
         raise InputError("Adaptation needs a step or a time budget.")
@@ -362,8 +397,8 @@ def adapt_network(
         def get(n: int, augment: bool = True) -> list[torch.Tensor]:
             return data.batch(sampler.corners(n))
 
-        def loss_of(b: list[torch.Tensor]) -> torch.Tensor:
-            return _masked_l1(head(net, b[0], b[1], b[2]), b[3], b[4])
+        def loss_of(b: list[torch.Tensor], held: bool = False) -> torch.Tensor:
+            return _masked_l1(head(net, b[0], b[1], b[2]), b[3], b[5 if held else 4])
 
         params = head_parameters(net)
     else:
@@ -371,24 +406,24 @@ def adapt_network(
         def get(n: int, augment: bool = True) -> list[torch.Tensor]:
             return [t.to(device) for t in sampler.sample(n, augment)]
 
-        def loss_of(b: list[torch.Tensor]) -> torch.Tensor:
-            return _masked_l1(net(b[0], b[1]), b[2], b[3])
+        def loss_of(b: list[torch.Tensor], held: bool = False) -> torch.Tensor:
+            return _masked_l1(net(b[0], b[1]), b[2], b[4 if held else 3])
 
         params = list(net.parameters())
 
     eval_batch = get(EVAL_PATCHES, augment=False)
 
-    def eval_loss() -> float:
+    def held_out_loss() -> float:
         net.eval()
         with torch.no_grad():
-            return float(loss_of(eval_batch))
+            return float(loss_of(eval_batch, held=True))
 
-    before = eval_loss()
-    start_state = copy.deepcopy(net.state_dict())
+    before = best = held_out_loss()
+    best_step, best_state = 0, copy.deepcopy(net.state_dict())
     opt = torch.optim.Adam(params, lr=lr)
-    t0 = time.perf_counter()
-    log.debug("adaptation (%s) prepared in %.1f s", layers, t0 - t_prep)
+    log.debug("adaptation (%s) prepared in %.1f s", layers, time.perf_counter() - t_prep)
     done = 0
+    train_losses: list[float] = []
     net.train()
     while (steps is None or done < steps) and (
         seconds is None or time.perf_counter() - t_prep < seconds
@@ -400,35 +435,37 @@ def adapt_network(
         nn.utils.clip_grad_norm_(params, GRAD_CLIP)
         opt.step()
         done += 1
+        train_losses.append(loss.item())
+        if done % EVAL_EVERY == 0 or done == steps:
+            current = held_out_loss()
+            if current < best:
+                best, best_step, best_state = current, done, copy.deepcopy(net.state_dict())
+            log.debug("adaptation step %d: train %.5f, held-out %.5f", done, loss.item(), current)
+            net.train()
         if on_step is not None:
             on_step(done, time.perf_counter() - t_prep)
-        if done == 1 or done % 50 == 0:
-            log.debug("adaptation step %d: loss %.5f", done, loss.item())
     elapsed = time.perf_counter() - t_prep
-    after = eval_loss()
-    kept = after <= before
-    if not kept:
-        net.load_state_dict(start_state)
-        log.warning(
-            "adaptation raised the loss on its own pairs (%.5f -> %.5f): kept the starting weights",
-            before,
-            after,
-        )
+    if best_step != done:
+        net.load_state_dict(best_state)
     net.eval()
     log.info(
-        "adapted (%s) in %d steps, %.1f s: L1 %.5f -> %.5f%s",
+        "adapted (%s) in %d steps, %.1f s: held-out L1 %.5f -> %.5f (best at step %d)",
         layers,
         done,
         elapsed,
         before,
-        after,
-        "" if kept else " (reverted)",
+        best,
+        best_step,
     )
+    k = max(1, min(5, len(train_losses) // 2))
     return AdaptReport(
         steps=done,
         seconds=elapsed,
         loss_before=before,
-        loss_after=after,
-        kept=kept,
+        loss_after=best,
+        kept=best_step > 0,
         layers=layers,
+        best_step=best_step,
+        train_first=float(np.mean(train_losses[:k])) if k else float("nan"),
+        train_last=float(np.mean(train_losses[-k:])) if k else float("nan"),
     )

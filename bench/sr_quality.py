@@ -308,7 +308,7 @@ def main() -> int:
     ap.add_argument("--data", default=str(REPO / ".bench_sr"), help="folder of cases and results")
     ap.add_argument("--scenes", default=",".join(SCENES))
     ap.add_argument("--modes", default="unguided,guided")
-    ap.add_argument("--steps", default="0,100", help="adaptation budgets to run, comma-separated")
+    ap.add_argument("--steps", default="0,300", help="adaptation budgets to run, comma-separated")
     ap.add_argument("--model", default=None, help="model name or path; 'random' for fresh weights")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--tile", type=int, default=512)

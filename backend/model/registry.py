@@ -24,7 +24,7 @@ def list_models(extra_dirs: Iterable[str | Path] = ()) -> list:
         list[ModelCard], each `path` pointing at its `.safetensors` file. Unreadable cards are
         skipped with a warning.
     """
-    from .store import read_card
+    from .card import read_card
 
     cards = []
     for folder in _search_dirs(extra_dirs):

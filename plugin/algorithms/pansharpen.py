@@ -79,10 +79,11 @@ class PansharpenAlgorithm(MMMambaAlgorithm):
                 ),
                 self.tr(
                     "<p><b>GPU or CPU.</b> 'Automatic' uses an NVIDIA GPU when PyTorch can "
-                    "(fastest with mamba-ssm installed), else the CPU. On a GPU a 10 000 x 10 "
-                    "000 PAN scene takes about a minute; on a laptop CPU expect roughly 20 "
-                    "seconds per million PAN pixels. Tile size bounds memory: lower it if the "
-                    "device runs out of memory.</p>"
+                    "(fastest with mamba-ssm installed), else the CPU. The CPU is slow: with the "
+                    "shipped 4-band model it took about 30 core-minutes per million PAN pixels "
+                    "(1000 x 1000), i.e. about 15 minutes on two free cores; a GPU is far "
+                    "faster, so use one for whole scenes or crop the scene first. Tile size "
+                    "bounds memory: lower it if the device runs out of memory.</p>"
                 ),
             ]
         )
@@ -191,7 +192,7 @@ class PansharpenAlgorithm(MMMambaAlgorithm):
         """Run the backend and prepare how the result loads."""
 
         def call(progress):
-            from ...backend.model.store import read_card
+            from ...backend.model.card import read_card
             from ...backend.pansharpen import pansharpen
 
             args = self.backend_arguments(parameters, context)

@@ -157,12 +157,12 @@ def test_unguided_adaptation_reduces_its_training_loss(
     rgbn: Path, tiny_model: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "sr.tif"
-    res = super_resolve(rgbn, out, scale=2, adapt_steps=4, model=tiny_model, device="cpu")
+    res = super_resolve(rgbn, out, scale=2, adapt_steps=10, model=tiny_model, device="cpu")
     assert len(res.adapt) == 1
     rep = res.adapt[0]
-    assert rep.steps == 4
-    assert rep.loss_after < rep.loss_before
-    assert rep.kept
+    assert rep.steps == 10
+    assert rep.train_last < rep.train_first
+    assert rep.loss_after <= rep.loss_before
     assert out.is_file()
 
 
@@ -400,4 +400,6 @@ def test_adaptation_of_either_layer_set_lowers_its_loss(rgbn: Path, layers: str)
     net = MMMamba(MMMambaConfig.tiny(ms_bands=4, ratio=2))
     rep = adapt_network(net, [region], 2, steps=6, layers=layers, patch=32)
     assert rep.layers == layers and rep.steps == 6
-    assert rep.loss_after < rep.loss_before
+    assert rep.train_last < rep.train_first
+    # judged on target pixels it never trained on: the kept weights are the best seen
+    assert rep.loss_after < rep.loss_before and rep.best_step == 6

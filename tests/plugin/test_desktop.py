@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from osgeo import gdal
 
-from .conftest import PLUGIN_NAME, REPO, crop_scene, qgis_env
+from .conftest import REPO, crop_scene, qgis_env, write_profile
 
 gdal.UseExceptions()
 
@@ -32,14 +32,9 @@ def desktop(tmp_path_factory, plugin_dir, scene, tiny_model, shared_data) -> dic
     if shutil.which("xvfb-run") is None or shutil.which("qgis") is None:
         pytest.skip("the QGIS desktop and xvfb-run are needed (scripts/setup.sh installs them)")
     tmp = tmp_path_factory.mktemp("desktop")
-    profiles = tmp / "profiles"
-    ini = profiles / "profiles" / "default" / "QGIS" / "QGIS3.ini"
-    ini.parent.mkdir(parents=True)
-    # Enable the plugin and skip first-start questions in the throwaway profile.
-    ini.write_text(
-        f"[PythonPlugins]\n{PLUGIN_NAME}=true\n\n"
-        "[qgis]\ncheckVersion=false\nshowTips=false\n\n"
-        "[core]\nfirstRun=false\n"
+    # Plugin enabled, first-start questions skipped, in a throwaway profile.
+    profiles = write_profile(
+        tmp / "profiles", "[qgis]\ncheckVersion=false\nshowTips=false\n\n[core]\nfirstRun=false\n"
     )
     batch = []
     for i, (pan_window, ms_window) in enumerate(BATCH_WINDOWS):

@@ -8,20 +8,17 @@ from pathlib import Path
 import processing
 from osgeo import gdal
 
-from .conftest import crop_scene
-
 gdal.UseExceptions()
 
 
 def test_finetune_writes_a_model_and_the_pansharpened_scene(
-    provider, shared_data, tiny_model, tmp_path
+    provider, scene, tiny_model, tmp_path
 ) -> None:
-    part = crop_scene(tmp_path / "scene", shared_data, (200, 200, 256, 256), (50, 50, 64, 64))
     model_out = tmp_path / "adapted.safetensors"
     sharp = tmp_path / "adapted.tif"
     result = processing.run(
         "mmmamba:finetune",
-        {"PAN": str(part.pan), "MS": str(part.ms), "MINUTES": 0.05,
+        {"PAN": str(scene.pan), "MS": str(scene.ms), "MINUTES": 0.05,
          "MODEL_FILE": str(tiny_model), "SENSOR": "unknown", "DEVICE": 2,
          "OUTPUT_MODEL": str(model_out), "PANSHARPENED": str(sharp)},
     )  # fmt: skip

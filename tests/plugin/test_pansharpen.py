@@ -204,3 +204,20 @@ def test_loaded_result_is_named_after_ms_and_drawn_in_true_colour(
         assert (renderer.redBand(), renderer.greenBand(), renderer.blueBand()) == (1, 2, 3)
     finally:
         project.removeAllMapLayers()
+
+
+def test_default_device_comes_from_the_processing_options(provider) -> None:
+    from mmmamba.plugin import settings
+
+    registry = QgsApplication.processingRegistry()
+    alg = registry.createAlgorithmById("mmmamba:pansharpen")  # owns its parameter definitions
+    assert alg.parameterDefinition("DEVICE").defaultValue() == settings.DEVICES.index("auto")
+    ProcessingConfig.setSettingValue(settings.DEVICE_SETTING, "cpu")
+    provider.refreshAlgorithms()
+    try:
+        for alg_id in ("mmmamba:pansharpen", "mmmamba:zeroshotsr", "mmmamba:finetune"):
+            alg = registry.createAlgorithmById(alg_id)
+            assert alg.parameterDefinition("DEVICE").defaultValue() == settings.DEVICES.index("cpu")
+    finally:
+        ProcessingConfig.setSettingValue(settings.DEVICE_SETTING, "auto")
+        provider.refreshAlgorithms()

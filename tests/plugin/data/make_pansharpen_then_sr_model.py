@@ -8,8 +8,13 @@ the modeler; the committed .model3 is what the tests run through `qgis_process`.
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from pathlib import Path
+
+# A fixed hash seed makes Qt write the XML attributes in the same order on every run.
+os.environ.setdefault("QT_HASH_SEED", "0")
 
 from qgis.core import (
     QgsApplication,
@@ -112,8 +117,11 @@ def main() -> int:
     from processing.core.Processing import Processing
 
     Processing.initialize()
-    sys.path.insert(0, str(HERE.parents[2].parent))
-    plugin = __import__(HERE.parents[2].name).classFactory(None)
+    # Load the plugin as QGIS does: the package `mmmamba` is the repository root.
+    plugins = Path(tempfile.mkdtemp())
+    (plugins / "mmmamba").symlink_to(HERE.parents[2], target_is_directory=True)
+    sys.path.insert(0, str(plugins))
+    plugin = __import__("mmmamba").classFactory(None)
     plugin.initProcessing()
     model = build()
     ok = model.toFile(str(TARGET))
