@@ -37,9 +37,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_TILE = 512
-# Measured with bench/seam_overlap.py (README, "tiles, overlap and seams"): without overlap tile
-# borders carry ~20x their natural gradient energy; from 16 px of overlap (tiles of 256 and 512)
-# the excess is within the +-5 % spread of the measurement. 1/8 of the tile keeps a 4x margin.
+# Measured with bench/seam_overlap.py (README, "tiles, overlap and seams"): without overlap the
+# tile borders gain (random-initialised network: ~20x) or lose (trained: ~0.8x) gradient energy;
+# from 16-32 px of overlap (tiles of 256 and 512) the border/inside energy ratio stays within
+# +-5 % of the whole-scene run's. 1/8 of the tile keeps a 2-4x margin over that.
 DEFAULT_OVERLAP_FRACTION = 0.125
 
 
@@ -146,7 +147,8 @@ def load_fusion_model(
             a `LoadedModel` from `backend.model.store`, or a `torch.nn.Module`.
         ms_bands: MS band count of the scene.
         ratio: PAN/MS ratio of the scene.
-        device: "auto", "cpu", "cuda", "cuda:N" or a torch.device.
+        device: "auto", "cpu", "cuda", "cuda:N", a torch.device, or several devices: "all"
+            (every GPU) or a comma-separated list such as "cuda:0,cuda:1".
 
     Raises:
         ModelFileError: no model fits, the file is corrupt, or it expects another band count.
@@ -156,6 +158,10 @@ def load_fusion_model(
     from .device import resolve_device
     from .model.store import LoadedModel, load_model
 
+    if isinstance(device, str) and ("," in device or device.strip().lower() == "all"):
+        from .multi_device import load_multi_device  # several devices: one replica each
+
+        return load_multi_device(model, ms_bands, ratio, device)
     dev = device if isinstance(device, torch.device) else resolve_device(device)
     if isinstance(model, torch.nn.Module):
         cfg = getattr(model, "cfg", None)
@@ -246,43 +252,83 @@ def run_fusion(
     Returns:
         The number of tiles that ran through the network (all-invalid tiles are skipped).
     """
-    r = source.ratio
+    from .multi_device import run_fusion_threaded, uses_threads
+
+    if uses_threads(fm):  # GPUs: reading and blending overlap the network, one worker a device
+        return run_fusion_threaded(source, grid, fm, stats, sink, batch=batch, progress=progress)
     acc = BlendAccumulator(grid, source.bands)
     windows = list(grid.windows())
     done = ran = 0
     for group in _batches(windows, max(1, batch)):
         check_cancelled(progress)
-        pans, mss, masks = [], [], []
-        for win in group:
-            pan, pan_valid = source.read_pan(win)
-            ms, ms_valid = source.read_ms(
-                Window(win.col_off // r, win.row_off // r, win.width // r, win.height // r)
-            )
-            valid = pan_valid & ms_valid.repeat(r, axis=0).repeat(r, axis=1)
-            masks.append(valid)
-            if valid.any():
-                pans.append(fill_invalid(normalize_pan(pan, stats), pan_valid))
-                mss.append(fill_invalid(normalize_ms(ms, stats), ms_valid))
+        prepared = prepare_batch(source, group, stats)
         preds: list[np.ndarray] = []
-        if pans:
-            out = _predict(fm, np.stack(pans)[:, None], np.stack(mss), r)
-            preds = list(out)
+        if prepared.pan is not None:
+            preds = list(_predict(fm, prepared.pan, prepared.ms, source.ratio))
             ran += len(preds)
-        k = 0
-        for win, valid in zip(group, masks, strict=True):
-            if valid.any():
-                pred = denormalize_ms(preds[k], stats)
-                k += 1
-            else:
-                pred = np.full((source.bands, win.height, win.width), np.nan, np.float32)
-            weight = grid.weights(win) * valid
-            pred[:, ~valid] = np.nan
-            for cell, values, _ in acc.add(win, pred, weight):
-                sink(cell, values)
+        finish_batch(source, grid, acc, stats, prepared, preds, sink)
         done += len(group)
         if progress is not None:
             progress.set_fraction(done / len(windows))
     return ran
+
+
+@dataclass
+class PreparedBatch:
+    """Tiles read and normalised for one network call.
+
+    Attributes:
+        windows: the tiles; masks: their `(h, w)` valid masks.
+        pan: `(n, 1, H, W)` and ms: `(n, C, H/r, W/r)` inputs of the n tiles that hold a valid
+            pixel (None when none does).
+    """
+
+    windows: list[Window]
+    masks: list[np.ndarray]
+    pan: np.ndarray | None
+    ms: np.ndarray | None
+
+
+def prepare_batch(source: TileSource, group: list[Window], stats: NormStats) -> PreparedBatch:
+    """Read, normalise and fill the tiles of one batch (no network)."""
+    r = source.ratio
+    pans, mss, masks = [], [], []
+    for win in group:
+        pan, pan_valid = source.read_pan(win)
+        ms, ms_valid = source.read_ms(
+            Window(win.col_off // r, win.row_off // r, win.width // r, win.height // r)
+        )
+        valid = pan_valid & ms_valid.repeat(r, axis=0).repeat(r, axis=1)
+        masks.append(valid)
+        if valid.any():
+            pans.append(fill_invalid(normalize_pan(pan, stats), pan_valid))
+            mss.append(fill_invalid(normalize_ms(ms, stats), ms_valid))
+    if not pans:
+        return PreparedBatch(group, masks, None, None)
+    return PreparedBatch(group, masks, np.stack(pans)[:, None], np.stack(mss))
+
+
+def finish_batch(
+    source: TileSource,
+    grid: TileGrid,
+    acc: BlendAccumulator,
+    stats: NormStats,
+    prepared: PreparedBatch,
+    preds: list[np.ndarray],
+    sink: Callable[[Window, np.ndarray], None],
+) -> None:
+    """Scale a batch's predictions back, blend them and pass finished pixels to `sink`."""
+    k = 0
+    for win, valid in zip(prepared.windows, prepared.masks, strict=True):
+        if valid.any():
+            pred = denormalize_ms(preds[k], stats)
+            k += 1
+        else:
+            pred = np.full((source.bands, win.height, win.width), np.nan, np.float32)
+        weight = grid.weights(win) * valid
+        pred[:, ~valid] = np.nan
+        for cell, values, _ in acc.add(win, pred, weight):
+            sink(cell, values)
 
 
 def fuse_arrays(

@@ -10,14 +10,40 @@ from torch import nn
 
 from ..device import scan_engine
 from ..ops.scan_chunked import reuse_workspace, selective_scan_grouped, work_tensor
-from ..ops.selective_scan import selective_scan
+from ..ops.scan_state import fill_state_prefix, prefix_len
+from ..ops.selective_scan import selective_scan, selective_scan_from_zero
 from .layers import apply_in_strips, strip_rows
-from .mi_scan import N_DIRECTIONS, build_sequences, mi_orders, undo_sequences
+from .mi_scan import N_DIRECTIONS, build_sequences, mi_order, mi_orders, undo_sequences
 
 # Positions per pass of the memory-lean inference path (state carried between passes): small on
 # a CPU so that the scan's work tensors stay cache-sized, large on a GPU to launch fewer kernels.
 STREAM_TOKENS = 2048
 STREAM_TOKENS_GPU = 1 << 16
+# Tokens per direction and per call of the segmented inference path (state prefix included),
+# for float32 scan inputs; twice as many when they are stored in bfloat16 (same bytes). The
+# scan's inputs and output for one call are 3 x (B, 4*d_inner, tokens) tensors, ~270 MB at batch
+# 1 whatever the tile size. Measured on an H200 (bench/gpu_infer.py, 1024^2 tile, bf16 storage):
+# 2^15 / 2^16 / 2^17 tokens took 343 / 316 / 290 ms with 1.13 / 1.20 / 1.34 GiB peak: fewer,
+# longer calls pay; float32 at 2^16 already peaks at 1.99 GiB per 1024^2 tile.
+SEGMENT_TOKENS = 1 << 16
+PATHS = ("auto", "full", "streamed", "segmented")
+
+_segment_orders: dict[tuple[int, int, int, str], torch.Tensor] = {}
+
+
+def segment_orders(h: int, w: int, window: int, device: torch.device) -> torch.Tensor:
+    """MI orders of the four directions as int32 (4, 2*h*w), shared by every mixer.
+
+    One cache for the whole process (not one per block) and int32 instead of int64: at
+    2048 x 2048 that is 134 MB once instead of 5 x 537 MB of orders and inverses.
+    """
+    key = (h, w, window, str(device))
+    if key not in _segment_orders:
+        if len(_segment_orders) >= 2:
+            _segment_orders.clear()
+        order = torch.stack([mi_order(h, w, window, k) for k in range(N_DIRECTIONS)])
+        _segment_orders[key] = order.to(device=device, dtype=torch.int32)
+    return _segment_orders[key]
 
 
 def _pointwise(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
@@ -63,6 +89,11 @@ class MIMixer(nn.Module):
         self.out_proj_pan = nn.Linear(d_inner, width, bias=False)
         self.engine = "auto"
         self.chunk: int | None = None
+        # inference path ("auto": segmented on CUDA, streamed on the chunked engine) and the
+        # storage type of the segmented path's scan inputs and outputs (the recurrence itself
+        # is float32 in every engine)
+        self.path = "auto"
+        self.scan_dtype = torch.float32
         self._orders: dict[tuple[int, int, str], tuple[torch.Tensor, torch.Tensor]] = {}
 
     def orders(self, h: int, w: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -103,9 +134,22 @@ class MIMixer(nn.Module):
             The updates (m', p'), each (B, F, H, W).
         """
         engine = scan_engine(m.device, self.engine)
-        if engine == "chunked" and not torch.is_grad_enabled():
+        path = self._inference_path(engine)
+        if path == "segmented":
+            return self._forward_segmented(m, p, engine)
+        if path == "streamed":
             return self._forward_streamed(m, p)
         return self._forward_full(m, p, engine)
+
+    def _inference_path(self, engine: str) -> str:
+        """ "full", "streamed" or "segmented" for this engine (always "full" with autograd)."""
+        if torch.is_grad_enabled() or engine == "oracle":
+            return "full"
+        if self.path == "auto":
+            return "segmented" if engine == "cuda" else "streamed"
+        if self.path == "streamed" and engine != "chunked":
+            return "segmented"  # the streamed path scans with the chunked engine only
+        return self.path
 
     def residual(
         self, m: torch.Tensor, p: torch.Tensor, norm_m: nn.Module, norm_p: nn.Module
@@ -123,7 +167,11 @@ class MIMixer(nn.Module):
             The updated (m, p).
         """
         engine = scan_engine(m.device, self.engine)
-        if engine == "chunked" and not torch.is_grad_enabled():
+        path = self._inference_path(engine)
+        if path == "segmented":
+            self._forward_segmented(m, p, engine, (norm_m, norm_p))
+            return m, p
+        if path == "streamed":
             self._forward_streamed(m, p, (norm_m, norm_p))
             return m, p
         dm, dp = self._forward_full(norm_m(m), norm_p(p), engine)
@@ -241,6 +289,99 @@ class MIMixer(nn.Module):
             for r0 in range(0, h, rows):
                 band = slice(r0, min(h, r0 + rows))
                 upd = self._output(y_view[..., band, :], norm_x(x[..., band, :]), proj, norm, out)
+                if norms is not None:
+                    target[..., band, :].add_(upd)
+                else:
+                    target[..., band, :] = upd
+            outs.append(target)
+        return outs[0], outs[1]
+
+    def _forward_segmented(
+        self,
+        m: torch.Tensor,
+        p: torch.Tensor,
+        engine: str,
+        norms: tuple[nn.Module, nn.Module] | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Same result as `_forward_full` without autograd, for the CUDA kernel: the four
+        sequences are scanned together, `SEGMENT_TOKENS` positions of each per call, the state
+        carried from call to call by a prefix of tokens (`backend.ops.scan_state`).
+
+        Memory: the gathered inputs, step sizes and outputs exist for one segment only; the
+        sequences are gathered straight into the scan's input buffer (no copy of the four scan
+        orders), B and C are read in place from the projection output, and each segment's
+        output is added back to source layout at once (no un-permuted copy, no sum over a
+        direction axis). With `norms`, `m` and `p` are the raw block inputs, updated in place.
+        """
+        norm_m, norm_p = norms if norms is not None else (nn.Identity(), nn.Identity())
+        b, _, h, w = m.shape
+        hw, d, K = h * w, self.d_inner, N_DIRECTIONS
+        n, r = self.d_state, self.dt_rank
+        L = 2 * hw
+        io = self.scan_dtype
+        dev = m.device
+        order = segment_orders(h, w, self.window, dev)
+        # source layout, channel-major (B, d, MS tokens then PAN tokens): what the gathers read
+        src = torch.empty(b, d, L, dtype=io, device=dev)
+        for x, norm, proj, conv, cols in (
+            (m, norm_m, self.in_proj_ms, self.conv_ms, slice(0, hw)),
+            (p, norm_p, self.in_proj_pan, self.conv_pan, slice(hw, L)),
+        ):
+            apply_in_strips(
+                lambda t, norm=norm, proj=proj, conv=conv: self._inner(norm(t), proj, conv),
+                x,
+                halo=1,
+                out=src[:, :, cols].view(b, d, h, w),
+            )
+        acc = torch.zeros(b, d, L, dtype=io, device=dev)
+        P = prefix_len(n)
+        tokens = SEGMENT_TOKENS * max(1, 4 // io.itemsize)  # same bytes for bf16 storage
+        span = max(1, min(L, tokens - P))
+        u_buf = torch.empty(b, K, d, P + span, dtype=io, device=dev)
+        u_buf[..., :P] = 0
+        A, D = self._scan_params()
+        bias = self.dt_bias.float()
+        w_x = self.x_proj_weight.to(io)  # (K, R + 2N, d)
+        w_dt = self.dt_proj_weight.to(io)  # (K, d, R)
+        src_k = src.unsqueeze(1).expand(b, K, d, L)
+        state = None
+        # the scan's inputs stay in their storage type even under autocast
+        with torch.autocast(device_type=dev.type, enabled=False):
+            for s in range(0, L, span):
+                ln = min(span, L - s)
+                idx = order[:, s : s + ln].long()  # (K, l)
+                u = u_buf[..., : P + ln]
+                torch.gather(src_k, 3, idx.view(1, K, 1, ln).expand(b, K, d, ln), out=u[..., P:])
+                bc = torch.matmul(w_x, u)  # (B, K, R + 2N, P + l): rows dt, B, C
+                delta = torch.matmul(w_dt, bc[:, :, :r])  # (B, K, d, P + l)
+                fill_state_prefix(u, delta, bc, state, bias, r)
+                y, state = selective_scan_from_zero(
+                    u.view(b, K * d, P + ln),
+                    delta.view(b, K * d, P + ln),
+                    A,
+                    bc[:, :, r : r + n],
+                    bc[:, :, r + n :],
+                    D,
+                    bias,
+                    engine,
+                )
+                y = y.view(b, K, d, P + ln)
+                for k in range(K):
+                    acc.index_add_(2, idx[k], y[:, k, :, P:].to(io))
+                del u, bc, delta, y
+        del src, src_k, u_buf
+        outs = []
+        rows = strip_rows(w, dev.type)
+        for cols, x, norm_x, proj, norm, out in (
+            (slice(0, hw), m, norm_m, self.in_proj_ms, self.out_norm_ms, self.out_proj_ms),
+            (slice(hw, L), p, norm_p, self.in_proj_pan, self.out_norm_pan, self.out_proj_pan),
+        ):
+            y_view = acc[:, :, cols].view(b, d, h, w)
+            target = x if norms is not None else torch.empty_like(x)
+            for r0 in range(0, h, rows):
+                band = slice(r0, min(h, r0 + rows))
+                y_band = y_view[..., band, :].to(x.dtype)
+                upd = self._output(y_band, norm_x(x[..., band, :]), proj, norm, out)
                 if norms is not None:
                     target[..., band, :].add_(upd)
                 else:

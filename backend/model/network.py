@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -16,8 +18,13 @@ from .layers import (
     GatedDWConvFFN,
     add_in_strips_,
 )
-from .mixer import MIMixer
+from .mixer import PATHS, MIMixer
 from .upsample import upsample_ms
+
+# "fp32"; "bf16": convolutions and linear layers in bfloat16 autocast on CUDA, the scan's inputs
+# and the residual streams in float32; "bf16-scan": also the scan's inputs and outputs stored in
+# bfloat16 (the recurrence itself stays float32 inside the kernel). CPU runs ignore it.
+PRECISIONS = ("fp32", "bf16", "bf16-scan")
 
 
 class MMMambaBlock(nn.Module):
@@ -64,12 +71,34 @@ class MMMamba(nn.Module):
         self.head_in = nn.Conv2d(F_, F_, 3, padding=1)
         self.head_ca = ChannelAttentionBlock(F_)
         self.head_out = nn.Conv2d(F_, cfg.ms_bands, 3, padding=1)
+        self.precision = "fp32"
+        self.channels_last = False
 
-    def set_scan(self, engine: str = "auto", chunk: int | None = None) -> None:
-        """Choose the selective-scan engine ("auto", "cuda", "chunked", "oracle") and chunk."""
+    def set_scan(self, engine: str = "auto", chunk: int | None = None, path: str = "auto") -> None:
+        """Choose the selective-scan engine ("auto", "cuda", "chunked", "oracle"), its chunk,
+        and the inference path of the mixers ("auto", "full", "streamed", "segmented")."""
+        if path not in PATHS:
+            raise InputError(f"Unknown mixer path {path!r}: use one of {', '.join(PATHS)}.")
         for blk in self.blocks:
             blk.mixer.engine = engine
             blk.mixer.chunk = chunk
+            blk.mixer.path = path
+
+    def set_precision(self, precision: str = "fp32") -> None:
+        """Arithmetic of inference on CUDA: one of `PRECISIONS` (CPU runs stay float32)."""
+        if precision not in PRECISIONS:
+            raise InputError(
+                f"Unknown precision {precision!r}: use one of {', '.join(PRECISIONS)}."
+            )
+        self.precision = precision
+        scan_dtype = torch.bfloat16 if precision == "bf16-scan" else torch.float32
+        for blk in self.blocks:
+            blk.mixer.scan_dtype = scan_dtype
+
+    def set_channels_last(self, enabled: bool = True) -> None:
+        """Keep convolution weights and feature maps channels-last (NHWC) in memory."""
+        self.channels_last = bool(enabled)
+        self.to(memory_format=torch.channels_last if enabled else torch.contiguous_format)
 
     def forward(self, pan: torch.Tensor, ms: torch.Tensor) -> torch.Tensor:
         """Fuse.
@@ -133,18 +162,26 @@ class MMMamba(nn.Module):
         Returns:
             (B, C, H, W) = head(features) + ms_up.
         """
-        m = self.encoder_ms(ms_up)
-        p = self.encoder_pan(pan)
-        # the blocks' large work tensors are reused from one block to the next
-        with reuse_workspace():
-            for blk in self.blocks:
-                m, p = blk(m, p)
-        wf = self.fusion.weight[:, :, 0, 0]
-        F_ = self.cfg.width
-        # fusion conv on the concatenation without building it: W[:, :F] m + W[:, F:] p + b
-        f = F.conv2d(m, wf[:, :F_, None, None], self.fusion.bias)
-        del m
-        f = f + F.conv2d(p, wf[:, F_:, None, None])
-        del p
-        f = self.head_out(self.head_ca(self.head_in(f)))
-        return f + ms_up
+        if self.channels_last:
+            pan = pan.contiguous(memory_format=torch.channels_last)
+            ms_up = ms_up.contiguous(memory_format=torch.channels_last)
+        amp = self.precision != "fp32" and pan.device.type == "cuda"
+        # only ever *enter* autocast: a caller's own autocast (training) must stay in force
+        ctx = torch.autocast("cuda", dtype=torch.bfloat16) if amp else contextlib.nullcontext()
+        with ctx:
+            # residual streams in float32 whatever the arithmetic of the layers
+            m = self.encoder_ms(ms_up).float()
+            p = self.encoder_pan(pan).float()
+            # the blocks' large work tensors are reused from one block to the next
+            with reuse_workspace():
+                for blk in self.blocks:
+                    m, p = blk(m, p)
+            wf = self.fusion.weight[:, :, 0, 0]
+            F_ = self.cfg.width
+            # fusion conv on the concatenation without building it: W[:, :F] m + W[:, F:] p + b
+            f = F.conv2d(m, wf[:, :F_, None, None], self.fusion.bias)
+            del m
+            f = f + F.conv2d(p, wf[:, F_:, None, None])
+            del p
+            f = self.head_out(self.head_ca(self.head_in(f)))
+        return f.float() + ms_up

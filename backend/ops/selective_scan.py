@@ -57,3 +57,45 @@ def selective_scan(
     if name == "oracle":
         return selective_scan_oracle(u, delta, A, B, C, D, delta_bias, delta_softplus)
     return selective_scan_chunked(u, delta, A, B, C, D, delta_bias, delta_softplus, chunk=chunk)
+
+
+def selective_scan_from_zero(
+    u: torch.Tensor,
+    delta: torch.Tensor,
+    A: torch.Tensor,
+    B: torch.Tensor,
+    C: torch.Tensor,
+    D: torch.Tensor,
+    delta_bias: torch.Tensor,
+    engine: str,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Inference scan from a zero state that also returns the state after the last token.
+
+    Inputs may be strided views as long as the token axis is contiguous (the CUDA kernel reads
+    B and C straight from the rows of the projection output); u, delta, B and C share one dtype
+    (float32 or bfloat16), the recurrence runs in float32 either way.
+
+    Args:
+        u, delta: (B, D, L) inputs and raw step sizes (softplus(delta + bias) is applied).
+        A: (D, N) float32; B, C: (B, G, N, L); D, delta_bias: (D,) float32.
+        engine: "cuda" (mamba-ssm) or "chunked".
+
+    Returns:
+        y (B, D, L) (u's dtype for "cuda", float32 for "chunked") and the last state (B, D, N).
+    """
+    if engine == "cuda":
+        from mamba_ssm.ops.selective_scan_interface import selective_scan_fn
+
+        return selective_scan_fn(
+            u,
+            delta,
+            A,
+            B,
+            C,
+            D,
+            z=None,
+            delta_bias=delta_bias,
+            delta_softplus=True,
+            return_last_state=True,
+        )
+    return selective_scan_chunked(u, delta, A, B, C, D, delta_bias, True, return_last_state=True)
