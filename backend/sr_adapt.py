@@ -457,7 +457,8 @@ def adapt_network(
         best,
         best_step,
     )
-    k = max(1, min(5, len(train_losses) // 2))
+    n = len(train_losses)
+    k = min(5, max(1, n // 2)) if n else 0
     return AdaptReport(
         steps=done,
         seconds=elapsed,

@@ -270,9 +270,11 @@ def cmd_report(args: argparse.Namespace) -> None:
     machines = []
     for f in sorted(data.glob("*.json")):
         d = json.loads(f.read_text())
-        machines.append(
-            f"- {f.name}: {d['machine']}" + (f", model {d['model']}" if "model" in d else "")
-        )
+        model = d.get("model")
+        label = "" if "model" not in d else f", model {model}"
+        if "model" in d and model in (None, "None"):
+            label = ", model: the installed one that fits (mmmamba-4band)"
+        machines.append(f"- {f.name}: {d['machine']}{label}")
         for r in d["results"]:
             r["source"] = f.stem
             rows.append(r)

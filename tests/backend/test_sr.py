@@ -403,3 +403,44 @@ def test_adaptation_of_either_layer_set_lowers_its_loss(rgbn: Path, layers: str)
     assert rep.train_last < rep.train_first
     # judged on target pixels it never trained on: the kept weights are the best seen
     assert rep.loss_after < rep.loss_before and rep.best_step == 6
+
+
+def test_time_budget_and_cancellation(rgbn: Path, tiny_model: Path, tmp_path: Path) -> None:
+    from backend.errors import Cancelled
+    from backend.sr import super_resolve_arrays
+
+    lr, _ = read(rgbn)
+    out, reports = super_resolve_arrays(
+        lr, scale=2, adapt_seconds=2.0, model=tiny_model, device="cpu"
+    )
+    assert out.shape == (4, 80, 96) and np.isfinite(out).all()
+    assert len(reports) == 1 and reports[0].layers == "head"  # CPU: head-only adaptation
+    _, none = super_resolve_arrays(lr, scale=2, adapt_seconds=0, model=tiny_model, device="cpu")
+    assert none == []
+
+    class CancelDuringAdaptation:
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def set_fraction(self, fraction: float) -> None:
+            self.calls += 1
+
+        def info(self, message: str) -> None:
+            pass
+
+        def is_cancelled(self) -> bool:
+            return self.calls >= 2
+
+    work = tmp_path / "cancel"
+    work.mkdir()
+    with pytest.raises(Cancelled):
+        super_resolve(
+            rgbn,
+            work / "sr.tif",
+            scale=2,
+            adapt_steps=50,
+            model=tiny_model,
+            device="cpu",
+            progress=CancelDuringAdaptation(),
+        )
+    assert leftovers(work) == []
