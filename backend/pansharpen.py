@@ -15,7 +15,7 @@ import logging
 import os
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,6 @@ from .errors import InputError, OutputError
 from .fuse import DEFAULT_TILE, FusionModel, load_fusion_model, make_grid, run_fusion
 from .io.grid import GridPlan, MSGridReader, plan_grid
 from .io.raster import (
-    BandInfo,
     GeoTransform,
     RasterInfo,
     inspect_raster,
@@ -351,19 +350,8 @@ def pansharpen(
     stats = scene_stats(pan_sample[0], list(ms_sample), percentile_for(fm.normalisation))
     log.info("normalisation scales: %s", stats.to_dict())
     nodata = output_nodata(pan_info, ms_info, pan_ds, ms_ds, pan_band, plan, out_dtype)
-    out_bands = [
-        BandInfo(
-            index=b.index,
-            dtype=out_dtype,
-            nodata=nodata,
-            description=b.description,
-            color_interp=b.color_interp,
-            scale=b.scale,
-            offset=b.offset,
-            metadata=b.metadata,
-        )
-        for b in ms_info.bands
-    ]
+    # Output bands keep every property of the input bands but their type and nodata.
+    out_bands = [replace(b, dtype=out_dtype, nodata=nodata) for b in ms_info.bands]
     n_valid = 0
     check_cancelled(progress)
     with (

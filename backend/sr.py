@@ -30,7 +30,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,6 @@ from .errors import InputError, ModelFileError, OutputError
 from .fill import fill_invalid
 from .fuse import DEFAULT_TILE, ArraySource, load_fusion_model, make_grid, run_fusion
 from .io.raster import (
-    BandInfo,
     GeoTransform,
     RasterInfo,
     inspect_raster,
@@ -608,19 +607,8 @@ def super_resolve(
         what=f"'{input}'",
     )
     width, height = prep.source.width, prep.source.height
-    out_bands = [
-        BandInfo(
-            index=b.index,
-            dtype=lr_info.dtype,
-            nodata=nodata,
-            description=b.description,
-            color_interp=b.color_interp,
-            scale=b.scale,
-            offset=b.offset,
-            metadata=b.metadata,
-        )
-        for b in lr_info.bands
-    ]
+    # Output bands keep every property of the input bands but their type and nodata.
+    out_bands = [replace(b, dtype=lr_info.dtype, nodata=nodata) for b in lr_info.bands]
     run_progress = (
         _SubProgress(progress, _ADAPT_SHARE, 1 - _ADAPT_SHARE) if prep.adapted else progress
     )
