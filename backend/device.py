@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ENGINES = ("auto", "cuda", "chunked", "oracle")
+ENGINES = ("auto", "cuda", "native", "chunked", "oracle")
 _logged: set[tuple[str, str]] = set()
 
 
@@ -59,28 +59,47 @@ def cuda_scan_available() -> bool:
     return True
 
 
+def native_scan_available() -> bool:
+    """True if the compiled CPU scan can be used (builds it on the first call)."""
+    from .ops.scan_native import native_scan_available as available
+
+    return available()
+
+
 def scan_engine(device: torch.device | str, requested: str = "auto") -> str:
     """The selective-scan engine to use on a device; logs the choice once per device and engine.
 
     Args:
         device: Where the tensors live.
         requested: One of `ENGINES`; "auto" picks mamba-ssm's CUDA kernel on a CUDA device
-            when it can be imported, otherwise the chunked PyTorch scan.
+            when it can be imported, the compiled CPU scan on a CPU when a C compiler built it,
+            otherwise the chunked PyTorch scan. The native engine is for inference: wherever a
+            gradient is needed the chunked scan runs in its place.
 
     Returns:
-        "cuda", "chunked" or "oracle".
+        "cuda", "native", "chunked" or "oracle".
     """
     if requested not in ENGINES:
         raise InputError(f"Unknown scan engine {requested!r}: use one of {', '.join(ENGINES)}.")
     dev_type = device if isinstance(device, str) else device.type
     if requested == "auto":
-        engine = "cuda" if dev_type == "cuda" and cuda_scan_available() else "chunked"
+        if dev_type == "cuda" and cuda_scan_available():
+            engine = "cuda"
+        elif dev_type == "cpu" and native_scan_available():
+            engine = "native"
+        else:
+            engine = "chunked"
     else:
         engine = requested
         if engine == "cuda" and (dev_type != "cuda" or not cuda_scan_available()):
             raise InputError(
                 "The 'cuda' scan engine needs a CUDA device and mamba-ssm installed; "
                 "use engine 'auto' or 'chunked'."
+            )
+        if engine == "native" and (dev_type != "cpu" or not native_scan_available()):
+            raise InputError(
+                "The 'native' scan engine needs the CPU and a C compiler (cc, gcc or clang) "
+                "to build it once; use engine 'auto' or 'chunked'."
             )
     key = (dev_type, engine)
     if key not in _logged:

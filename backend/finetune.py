@@ -163,6 +163,8 @@ def finetune_scene(
         )
     t0 = time.perf_counter()
     engine = scan_engine(dev)
+    if engine == "native":  # no gradient through the compiled loop: chunked for training
+        engine = "chunked (training steps), native (validation)"
 
     optimizer = f"Adam lr {options.lr}, cosine to {options.lr_min}, clip {options.clip}"
     budget = f"{options.minutes} min" if options.minutes else f"{options.epochs} epochs"

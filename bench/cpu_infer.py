@@ -1,6 +1,6 @@
 """Full MMMamba network (default config) on one PAN/MS pair on the CPU: seconds and peak RSS.
 
-Usage: python bench/cpu_infer.py [--size 1024] [--bands 4] [--threads N] [--chunk T]
+Usage: python bench/cpu_infer.py [--size 1024] [--bands 4] [--threads N] [--engine E] [--chunk T]
 Random weights and inputs: the timing does not depend on their values. Prints wall-clock and
 CPU time (with one thread, CPU time is what an idle core would take) and the load average,
 since on a shared machine the wall time depends on what else runs.
@@ -35,7 +35,13 @@ def main() -> int:
     ap.add_argument("--bands", type=int, default=4)
     ap.add_argument("--ratio", type=int, default=4)
     ap.add_argument("--threads", type=int, default=None)
-    ap.add_argument("--chunk", type=int, default=None, help="tokens per chunk of the scan")
+    ap.add_argument(
+        "--engine",
+        default="auto",
+        choices=("auto", "native", "chunked"),
+        help="selective-scan engine (auto: the compiled CPU scan when a C compiler built it)",
+    )
+    ap.add_argument("--chunk", type=int, default=None, help="tokens per chunk (chunked engine)")
     ap.add_argument("--profile", action="store_true", help="print the top operators")
     args = ap.parse_args()
     if args.threads:
@@ -43,7 +49,10 @@ def main() -> int:
     torch.manual_seed(0)
     cfg = MMMambaConfig(ms_bands=args.bands, ratio=args.ratio)
     net = MMMamba(cfg).eval()
-    net.set_scan("chunked", args.chunk)
+    net.set_scan(args.engine, args.chunk)
+    from backend.device import scan_engine
+
+    engine = scan_engine("cpu", args.engine)
     s, r = args.size, args.ratio
     pan = torch.rand(1, 1, s, s)
     ms = torch.rand(1, args.bands, s // r, s // r)
@@ -66,7 +75,8 @@ def main() -> int:
         f"torch {torch.__version__}, {torch.get_num_threads()} threads"
     )
     print(
-        f"MMMamba default config, {args.bands}-band MS x{r}, PAN {s}x{s}: wall {wall:.1f} s, "
+        f"MMMamba default config, {args.bands}-band MS x{r}, PAN {s}x{s}, scan engine "
+        f"{engine}: wall {wall:.1f} s, "
         f"CPU time {cpu:.1f} s, peak RSS {peak_rss_gib():.2f} GiB (before the forward pass "
         f"{rss0:.2f} GiB), finite output: {ok}"
     )

@@ -9,7 +9,8 @@ cd "$here"
 
 apt_pkgs_bp=(qgis python3-qgis qgis-providers)
 apt_pkgs_main=(gdal-bin python3-gdal python3-venv python3-pip python3-scipy python3-matplotlib
-               xvfb xauth imagemagick chromium zip qttools5-dev-tools pyqt5-dev-tools)
+               xvfb xauth imagemagick chromium zip qttools5-dev-tools pyqt5-dev-tools
+               gcc libc6-dev)
 
 need_apt=0
 for p in "${apt_pkgs_bp[@]}" "${apt_pkgs_main[@]}"; do

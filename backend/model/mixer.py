@@ -10,6 +10,7 @@ from torch import nn
 
 from ..device import scan_engine
 from ..ops.scan_chunked import reuse_workspace, selective_scan_grouped, work_tensor
+from ..ops.scan_native import native_scan_grouped
 from ..ops.scan_state import fill_state_prefix, prefix_len
 from ..ops.selective_scan import selective_scan, selective_scan_from_zero
 from .layers import apply_in_strips, strip_rows
@@ -18,6 +19,8 @@ from .mi_scan import N_DIRECTIONS, build_sequences, mi_order, mi_orders, undo_se
 # Positions per pass of the memory-lean inference path (state carried between passes): small on
 # a CPU so that the scan's work tensors stay cache-sized, large on a GPU to launch fewer kernels.
 STREAM_TOKENS = 2048
+# The native CPU scan has no large work tensors: longer stretches mean fewer Python steps.
+STREAM_TOKENS_NATIVE = 16384
 STREAM_TOKENS_GPU = 1 << 16
 # Tokens per direction and per call of the segmented inference path (state prefix included),
 # for float32 scan inputs; twice as many when they are stored in bfloat16 (same bytes). The
@@ -138,7 +141,7 @@ class MIMixer(nn.Module):
         if path == "segmented":
             return self._forward_segmented(m, p, engine)
         if path == "streamed":
-            return self._forward_streamed(m, p)
+            return self._forward_streamed(m, p, engine=engine)
         return self._forward_full(m, p, engine)
 
     def _inference_path(self, engine: str) -> str:
@@ -147,8 +150,8 @@ class MIMixer(nn.Module):
             return "full"
         if self.path == "auto":
             return "segmented" if engine == "cuda" else "streamed"
-        if self.path == "streamed" and engine != "chunked":
-            return "segmented"  # the streamed path scans with the chunked engine only
+        if self.path == "streamed" and engine not in ("chunked", "native"):
+            return "segmented"  # the streamed path scans with the CPU engines only
         return self.path
 
     def residual(
@@ -172,7 +175,7 @@ class MIMixer(nn.Module):
             self._forward_segmented(m, p, engine, (norm_m, norm_p))
             return m, p
         if path == "streamed":
-            self._forward_streamed(m, p, (norm_m, norm_p))
+            self._forward_streamed(m, p, (norm_m, norm_p), engine)
             return m, p
         dm, dp = self._forward_full(norm_m(m), norm_p(p), engine)
         if torch.is_grad_enabled():
@@ -222,6 +225,7 @@ class MIMixer(nn.Module):
         m: torch.Tensor,
         p: torch.Tensor,
         norms: tuple[nn.Module, nn.Module] | None = None,
+        engine: str = "chunked",
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Same result as `_forward_full` without autograd, `STREAM_TOKENS` positions of the four
         sequences at a time (state carried): no (B, 4*d_inner, L) tensor is ever built.
@@ -254,7 +258,11 @@ class MIMixer(nn.Module):
         w_dt = self.dt_proj_weight.transpose(1, 2)  # (K, R, d)
         r, n = self.dt_rank, self.d_state
         state = None
-        stretch = STREAM_TOKENS if m.device.type == "cpu" else STREAM_TOKENS_GPU
+        native = engine == "native"
+        if native:
+            stretch = STREAM_TOKENS_NATIVE
+        else:
+            stretch = STREAM_TOKENS if m.device.type == "cpu" else STREAM_TOKENS_GPU
         with reuse_workspace():  # also when called alone: reuse between stretches
             for s in range(0, 2 * hw, stretch):
                 idx = order[:, s : s + stretch].reshape(-1)  # (K * l,)
@@ -263,19 +271,25 @@ class MIMixer(nn.Module):
                 u = src.index_select(1, idx).view(b, K, n_tok, d)
                 x_dbl = torch.matmul(u, w_x)  # (B, K, l, R + 2N)
                 delta = torch.matmul(x_dbl[..., :r], w_dt)  # (B, K, l, d)
-                y, state = selective_scan_grouped(
-                    u,
-                    delta,
-                    A,
-                    x_dbl[..., r : r + n],
-                    x_dbl[..., r + n :],
-                    D,
-                    bias,
-                    delta_softplus=True,
-                    chunk=self.chunk,
-                    initial_state=state,
-                    block=stretch,
-                )
+                if native:
+                    y, state = native_scan_grouped(
+                        u, delta, A, x_dbl[..., r : r + n], x_dbl[..., r + n :], D, bias,
+                        delta_softplus=True, initial_state=state,
+                    )  # fmt: skip
+                else:
+                    y, state = selective_scan_grouped(
+                        u,
+                        delta,
+                        A,
+                        x_dbl[..., r : r + n],
+                        x_dbl[..., r + n :],
+                        D,
+                        bias,
+                        delta_softplus=True,
+                        chunk=self.chunk,
+                        initial_state=state,
+                        block=stretch,
+                    )
                 acc.index_add_(1, idx, y.reshape(b, K * n_tok, d).to(acc.dtype))
         del src
         outs = []

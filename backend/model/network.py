@@ -75,8 +75,8 @@ class MMMamba(nn.Module):
         self.channels_last = False
 
     def set_scan(self, engine: str = "auto", chunk: int | None = None, path: str = "auto") -> None:
-        """Choose the selective-scan engine ("auto", "cuda", "chunked", "oracle"), its chunk,
-        and the inference path of the mixers ("auto", "full", "streamed", "segmented")."""
+        """Choose the selective-scan engine ("auto", "cuda", "native", "chunked", "oracle"), its
+        chunk, and the inference path of the mixers ("auto", "full", "streamed", "segmented")."""
         if path not in PATHS:
             raise InputError(f"Unknown mixer path {path!r}: use one of {', '.join(PATHS)}.")
         for blk in self.blocks:

@@ -1,4 +1,4 @@
-"""One selective-scan function, three engines: mamba-ssm CUDA, chunked PyTorch, float64 oracle."""
+"""One selective-scan function, four engines: CUDA (mamba-ssm), native CPU, chunked, oracle."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import torch
 
 from ..device import scan_engine
 from .scan_chunked import selective_scan_chunked
+from .scan_native import native_scan
 from .scan_oracle import selective_scan_oracle
 
 
@@ -32,7 +33,8 @@ def selective_scan(
         D: (D,) skip weights or None.
         delta_bias: (D,) step-size bias or None.
         delta_softplus: Apply softplus to `delta + delta_bias`.
-        engine: "auto", "cuda" (mamba-ssm), "chunked" or "oracle" (float64, tests only).
+        engine: "auto", "cuda" (mamba-ssm), "native" (compiled CPU loop, inference; the chunked
+            scan runs instead when a gradient is needed), "chunked" or "oracle" (float64, tests).
         chunk: Tokens per chunk of the chunked engine.
 
     Returns:
@@ -56,7 +58,13 @@ def selective_scan(
         )
     if name == "oracle":
         return selective_scan_oracle(u, delta, A, B, C, D, delta_bias, delta_softplus)
+    if name == "native" and not _needs_grad(u, delta, A, B, C, D, delta_bias):
+        return native_scan(u, delta, A, B, C, D, delta_bias, delta_softplus)
     return selective_scan_chunked(u, delta, A, B, C, D, delta_bias, delta_softplus, chunk=chunk)
+
+
+def _needs_grad(*tensors: torch.Tensor | None) -> bool:
+    return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
 
 
 def selective_scan_from_zero(
@@ -78,7 +86,7 @@ def selective_scan_from_zero(
     Args:
         u, delta: (B, D, L) inputs and raw step sizes (softplus(delta + bias) is applied).
         A: (D, N) float32; B, C: (B, G, N, L); D, delta_bias: (D,) float32.
-        engine: "cuda" (mamba-ssm) or "chunked".
+        engine: "cuda" (mamba-ssm), "native" or "chunked".
 
     Returns:
         y (B, D, L) (u's dtype for "cuda", float32 for "chunked") and the last state (B, D, N).
@@ -98,4 +106,6 @@ def selective_scan_from_zero(
             delta_softplus=True,
             return_last_state=True,
         )
+    if engine == "native":
+        return native_scan(u, delta, A, B, C, D, delta_bias, True, return_last_state=True)
     return selective_scan_chunked(u, delta, A, B, C, D, delta_bias, True, return_last_state=True)

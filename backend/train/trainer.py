@@ -222,6 +222,8 @@ def train(
     net = MMMamba(cfg)
     net.set_scan(scan_engine)
     engine = resolve_engine(dev, scan_engine)
+    if engine == "native":  # no gradient through the compiled loop: chunked for training
+        engine = "chunked (training steps), native (validation)"
     band_names = list(scenes[0].band_names)
     base_fields: dict[str, Any] = {
         "name": name or out.stem,
