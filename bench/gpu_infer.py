@@ -505,7 +505,7 @@ class TiffSource:
 
 
 def run_scene_tifffile(
-    pan_path: Path, ms_path: Path, out_path: Path, net, dev, tile: int, batch: int
+    pan_path: Path, ms_path: Path, out_path: Path, net, devices: str, tile: int, batch: int
 ) -> dict:
     """The tiled engine end to end without GDAL: stats, tiles, blending, uint16 TIFF output."""
     import tifffile
@@ -522,7 +522,7 @@ def run_scene_tifffile(
         for b in src.ms
     ]
     stats = scene_stats(pan_s, ms_s, percentile_for(None))
-    fm = load_fusion_model(net, src.bands, 4, dev)
+    fm = load_fusion_model(net, src.bands, 4, devices)
     grid = make_grid(src.width, src.height, 4, tile, None)
     out = tifffile.memmap(out_path, shape=(src.bands, src.height, src.width), dtype=np.uint16)
     lock = threading.Lock()
@@ -545,9 +545,7 @@ def run_scene_tifffile(
     }
 
 
-def scene(
-    net, dev, card: str, quick: bool, runs: list[tuple[str, int, int]], gdal_ok: bool = True
-) -> None:
+def scene(net, dev, card: str, quick: bool, runs: list[tuple], gdal_ok: bool = True) -> None:
     try:
         from osgeo import gdal  # noqa: F401
 
@@ -575,6 +573,7 @@ def scene(
             "Mpx/s end to end",
             "peak GiB",
             "path",
+            "devices",
         ],
     )
     with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_TMP")) as tmp:
@@ -582,24 +581,26 @@ def scene(
         pan_path, ms_path, t_write = write_scene(folder, size, use_gdal)
         log(f"scene {size}^2 written in {t_write:.1f} s ({how})")
         outs = {}
-        for precision, tile, batch in runs:
+        for precision, tile, batch, *spec in runs:
+            devices = spec[0] if spec else str(dev)
             if left() < (5 if quick else 45):
                 log(f"scene: skip {precision} tile {tile} ({left():.0f} s left)")
                 continue
             net.set_precision(precision)
             net.set_scan("auto")
-            out_path = folder / f"out_{precision}_{tile}_{batch}.tif"
+            out_path = folder / f"out_{precision}_{tile}_{batch}_{devices.replace(':', '')}.tif"
             import torch
 
             if dev.type == "cuda":
-                torch.cuda.empty_cache()
-                torch.cuda.reset_peak_memory_stats(dev)
+                for i in range(torch.cuda.device_count()):
+                    torch.cuda.empty_cache()
+                    torch.cuda.reset_peak_memory_stats(i)
             if use_gdal:
                 from backend.pansharpen import pansharpen
 
                 t = time.perf_counter()
                 res = pansharpen(
-                    pan_path, ms_path, out_path, model=net, device=str(dev), tile=tile, batch=batch
+                    pan_path, ms_path, out_path, model=net, device=devices, tile=tile, batch=batch
                 )
                 info = {
                     "seconds": time.perf_counter() - t,
@@ -607,8 +608,15 @@ def scene(
                     "overlap": res.overlap,
                 }
             else:
-                info = run_scene_tifffile(pan_path, ms_path, out_path, net, dev, tile, batch)
-            mem = torch.cuda.max_memory_allocated(dev) / 2**30 if dev.type == "cuda" else None
+                info = run_scene_tifffile(pan_path, ms_path, out_path, net, devices, tile, batch)
+            mem = (
+                max(
+                    torch.cuda.max_memory_allocated(i) / 2**30
+                    for i in range(torch.cuda.device_count())
+                )
+                if dev.type == "cuda"
+                else None
+            )
             mpx = size * size / info["seconds"] / 1e6
             row(
                 "scene",
@@ -624,6 +632,7 @@ def scene(
                     f"{mpx:.2f}",
                     fmt(mem),
                     "GDAL pansharpen" if use_gdal else "run_fusion + tifffile",
+                    devices,
                 ],
                 {
                     "precision": precision,
@@ -633,9 +642,10 @@ def scene(
                     "mpx_s": mpx,
                     "peak_gib": mem,
                     "gdal": use_gdal,
+                    "devices": devices,
                 },
             )
-            outs[(precision, tile, batch)] = out_path
+            outs[(precision, tile, batch, devices)] = out_path
         keys = list(outs)
         if len(keys) > 1 and keys[0][0] == "fp32":
             ref = _read_out(outs[keys[0]], use_gdal)
@@ -655,8 +665,9 @@ def scene(
                         "-",
                         "-",
                         f"rel L2 vs fp32 tile {keys[0][1]}: {err:.2e}",
+                        k[3],
                     ],
-                    {"precision": k[0], "rel_l2_vs_fp32": err},
+                    {"precision": k[0], "devices": k[3], "rel_l2_vs_fp32": err},
                 )
     net.set_precision("fp32")
 
@@ -713,7 +724,7 @@ def metrics(net, dev, card: str, quick: bool, mixed: list[str], name: str) -> No
         arrays[f"{precision}_rr"], arrays[f"{precision}_fr"] = rr, fr.astype(np.float16)
         refms = ms.astype(np.float64)
         gains = sensor_gains(None, ms.shape[0])
-        dl, ds_ = d_lambda_khan(fr, ms, 4, gains.ms, 32), d_s(fr, ms, pan, 4, gains.pan, 32)
+        dl, ds_ = d_lambda_khan(fr, ms, 4, gains.ms, 32), d_s(fr, ms, pan, 4, 32)
         vals = {
             "Q2n": q2n(refms, rr, 32),
             "SAM": sam(refms, rr),
@@ -976,6 +987,9 @@ def main() -> int:
     log(f"mixed precision used below: {mixed}")
     if "scene" in want:
         runs = [("fp32", 1024, 1), (mixed, 1024, 1), (mixed, 512, 4)]
+        if dev.type == "cuda" and torch.cuda.device_count() > 1:
+            # scaling over the GPUs of the host: the same runs on every GPU ("all")
+            runs += [("fp32", 1024, 1, "all"), (mixed, 1024, 1, "all")]
         if q:
             runs = [("fp32", 64, 1), (mixed, 64, 2)]
         section("scene", 30 if q else 60)(scene)(net, dev, card, q, runs, not args.no_gdal)

@@ -97,6 +97,26 @@ def add_in_strips_(
     return x
 
 
+def layer_norm_channels(
+    y: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, eps: float
+) -> torch.Tensor:
+    """Standard LayerNorm over the channels of a channel-major map, statistics in float32.
+
+    Args:
+        y: (B, C, H, W) any float dtype; weight, bias: (C,); eps: added to the variance.
+
+    Returns:
+        (B, C, H, W) float32, equal to `F.layer_norm` over the channels of `y` permuted to
+        channels-last.
+    """
+    yf = y.float()
+    var, mean = torch.var_mean(yf, dim=1, keepdim=True, correction=0)
+    scale = torch.rsqrt(var + eps)
+    return torch.addcmul(
+        bias.float()[:, None, None], (yf - mean) * scale, weight.float()[:, None, None]
+    )
+
+
 class BiasFreeLayerNorm2d(nn.Module):
     """Channel norm per pixel without mean subtraction or bias (Restormer style).
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from backend.errors import InputError
 from backend.model import layers, mixer
 from backend.model.config import MMMambaConfig
+from backend.model.layers import layer_norm_channels
 from backend.model.network import MMMamba
 from backend.ops.scan_chunked import selective_scan_chunked
 from backend.ops.scan_state import fill_state_prefix, prefix_len
@@ -131,3 +133,15 @@ def test_network_paths_precision_and_layout_agree_on_cpu(monkeypatch: pytest.Mon
         net.set_precision("fp8")
     with pytest.raises(InputError):
         net.set_scan("chunked", path="sideways")
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_channel_major_layer_norm_equals_layer_norm(dtype: torch.dtype) -> None:
+    """The GPU output path's layer norm over channels equals `F.layer_norm` channels-last."""
+    g = torch.Generator().manual_seed(2)
+    y = (torch.randn(2, 85, 7, 5, generator=g) * 3 + 1).to(dtype)
+    w, b = torch.randn(85, generator=g), torch.randn(85, generator=g)
+    got = layer_norm_channels(y, w, b, 1e-5)
+    ref = F.layer_norm(y.float().permute(0, 2, 3, 1), (85,), w, b, 1e-5).permute(0, 3, 1, 2)
+    assert got.dtype == torch.float32
+    assert torch.allclose(got, ref, atol=1e-5, rtol=1e-5)
