@@ -55,7 +55,7 @@ DEFAULT_MAX_SIZE = 1024
 """Largest PAN side (pixels) assessed by default; larger scenes are cut to their centre."""
 
 BLOCK = 32
-"""Block size of Q2n, Q and D_s (32 / ratio at MS resolution for D_s), as in the toolboxes."""
+"""Block size of Q2n, Q and D_s (all on the PAN grid), as in the toolboxes."""
 
 THUMB = 256
 """Side of the thumbnail crops (pixels)."""
@@ -331,7 +331,7 @@ def evaluate(
         fused = fuse(pan_a, ms_a)
         t_fr = time.perf_counter() - t0
         dl = d_lambda_khan(fused, ms_a, r, gains.ms, BLOCK)
-        ds = d_s(fused, ms_a, pan_a, r, gains.pan, BLOCK)
+        ds = d_s(fused, ms_a, pan_a, r, BLOCK)
         full[name] = {"D_lambda": dl, "D_s": ds, "HQNR": hqnr(dl, ds)}
         images.fr[name] = fused[:, fr_rows, fr_cols]
         del fused
@@ -365,7 +365,11 @@ def evaluate(
             "interpolation": "23-tap polynomial (degree-11 Lagrange), mirrored borders",
             "q2n_block": BLOCK,
             "uiqi_block": BLOCK,
-            "d_s_blocks": f"{BLOCK} PAN pixels / {BLOCK // r} MS pixels, exponent 1",
+            "d_s": (
+                f"mean over bands of |Q(fused, PAN) - Q(interpolated MS, PAN_low)|, Q on "
+                f"{BLOCK} x {BLOCK} blocks, PAN_low = 23-tap interpolation of PAN shrunk by "
+                f"{r} with bicubic imresize (toolbox default), exponent 1"
+            ),
             "d_lambda": "Khan: 1 - Q2n(interpolated MS, MTF-filtered fused)",
             "ssim_window": "Gaussian 11 x 11, sigma 1.5",
             "psnr_peak": "maximum of the reference",

@@ -4,8 +4,9 @@ For every model, every training scene that has a test strip (recorded in the car
 cut to that strip and assessed with `backend.evaluate.evaluate`, for MMMamba and the classical
 methods EXP, Brovey, GSA and MTF-GLP-HPM alike: reduced resolution (Wald's protocol with the
 sensor's MTF filters: Q2n, SAM, ERGAS, sCC, ...) and full resolution (D_lambda, D_s, HQNR). The
-test strips were never used for training or checkpoint selection. The card is rewritten through
-the model store, so its checksum is verified and kept.
+test strips were never used for training or checkpoint selection. Only the card (`X.json`) is
+rewritten: the weights file is left byte for byte as it is, its checksum is verified before and
+after, and the card records the metric definitions that produced the figures.
 
 Scene adaptation (`--adapt MODEL:SCENE`) is measured the same way on that scene's test strip,
 for the model it started from and for the adapted one, and written to `--adapt-json`.
@@ -19,7 +20,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -35,13 +38,15 @@ from train_shipped import SHARED, SOURCES  # noqa: E402
 from backend.data.scenes import Scene, load_scene  # noqa: E402
 from backend.data.splits import Strip, crop_strip  # noqa: E402
 from backend.evaluate import evaluate  # noqa: E402
-from backend.model.store import load_model, save_model  # noqa: E402
+from backend.model.card import ModelCard, card_path, sha256_file  # noqa: E402
+from backend.model.store import load_model  # noqa: E402
 
 log = logging.getLogger("card_metrics")
 
 METHODS = ["mmmamba", "exp", "brovey", "gsa", "mtf-glp-hpm"]
 REDUCED_KEYS = ("Q2n", "SAM", "ERGAS", "sCC", "Q", "PSNR")
 FULL_KEYS = ("D_lambda", "D_s", "HQNR")
+DEFINITION_KEYS = ("d_lambda", "d_s", "q2n_block", "decimation", "interpolation", "mtf_filter")
 
 
 def _scene(name: str, data_dir: Path | None) -> Scene:
@@ -78,6 +83,7 @@ def assess(scene: Scene, models: dict[str, Any], device: str) -> dict[str, Any]:
             out["reduced"][key] = {k: round(float(res["reduced"][m][k]), 5) for k in REDUCED_KEYS}
             out["full"][key] = {k: round(float(res["full"][m][k]), 5) for k in FULL_KEYS}
         out["size"] = {"ms": list(scene.ms.shape), "pan": list(scene.pan.shape)}
+        out["definitions"] = {k: res["settings"][k] for k in DEFINITION_KEYS}
         first = False
     return out
 
@@ -95,9 +101,24 @@ def _mean(per_scene: dict[str, Any]) -> dict[str, Any]:
     return mean
 
 
+def _write_card(weights: Path, card: ModelCard) -> None:
+    """Rewrite `X.json` atomically; the weights file and the card's checksum stay as they are."""
+    target = card_path(weights)
+    fd, tmp = tempfile.mkstemp(suffix=".json.tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(card.to_dict(), f, indent=2, sort_keys=False)
+            f.write("\n")
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
 def card_metrics(weights: Path, data_dir: Path | None, device: str, splits: list[str]) -> None:
     """Assess one model on its recorded strips and rewrite its card with the figures."""
-    loaded = load_model(weights, device=device)
+    digest = sha256_file(weights)
+    loaded = load_model(weights, device=device)  # verifies the checksum against the card
     card = loaded.card
     for split in splits:
         strips = _strips(card.training, split)
@@ -107,20 +128,26 @@ def card_metrics(weights: Path, data_dir: Path | None, device: str, splits: list
             scene = crop_strip(_scene(strip.scene, data_dir), strip)
             per_scene[strip.scene] = assess(scene, {"mmmamba": loaded}, device)
             log.info("%s %s strip assessed in %.0f s", strip.scene, split, time.perf_counter() - t0)
+        definitions = next(iter(per_scene.values()))["definitions"] if per_scene else {}
+        for res in per_scene.values():
+            res.pop("definitions", None)
         card.metrics[split] = {
             "protocol": (
                 f"backend.evaluate on each scene's {split} strip (MS rows as in training.splits): "
                 "reduced resolution = Wald's protocol with the sensor's MTF filters, Q2n/Q on "
-                "32 x 32 blocks, SAM in degrees; full resolution = D_lambda (Khan), D_s, HQNR; "
-                "the classical methods are computed the same way on the same strips"
+                "32 x 32 blocks, SAM in degrees; full resolution = D_lambda (Khan), D_s and HQNR "
+                "with the toolbox definitions (see 'definitions'); the classical methods are "
+                "computed the same way on the same strips"
             ),
+            "definitions": definitions,
             "device": device,
             "scenes": per_scene,
             "mean_over_scenes": _mean(per_scene) if per_scene else {},
         }
-    net = loaded.net.cpu()
-    save_model(weights, net, card)
-    load_model(weights)  # checksum and shapes still verify
+    if sha256_file(weights) != digest:
+        raise SystemExit(f"{weights} changed while its card was being measured; nothing written")
+    _write_card(weights, card)
+    load_model(weights)  # card and weights still verify together
     print(f"{weights}: metrics written")
     for split in splits:
         mean = card.metrics[split]["mean_over_scenes"]

@@ -1,10 +1,17 @@
-"""Full-resolution (no reference) quality: D_lambda (Khan), D_s and HQNR.
+"""Full-resolution (no reference) quality: D_lambda (Khan), D_s and HQNR, as in the toolboxes.
 
-D_lambda (Khan): spectral distortion, `1 - Q2n(MS_up, MTF(fused))`: the fused image low-passed
-with the sensor's MS MTF filters should reproduce the interpolated MS.
-D_s: spatial distortion, mean over bands of `|Q(fused_b, PAN) - Q(MS_b, PAN_lr)|` (block UIQI,
-32 px at full resolution, 32/ratio px at MS resolution), PAN_lr the MTF-degraded PAN.
+D_lambda (Khan): spectral distortion, `1 - Q2n(MS_exp, MTF(fused))` on S x S blocks, where
+MS_exp is the MS interpolated to the PAN grid (23-tap) and MTF(fused) the fused image low-passed
+with the sensor's MS MTF filters (not decimated).
+D_s: spatial distortion, `(mean_b |Q(fused_b, PAN) - Q(MS_exp_b, PAN_low)|^q)^(1/q)` with q = 1,
+where Q is the UIQI of distinct S x S blocks (S = 32) averaged over the blocks, and
+`PAN_low = interp23(imresize(PAN, 1/ratio))`: PAN shrunk by MATLAB's bicubic `imresize` and
+interpolated back with the same 23-tap filter as MS_exp, so that both terms of the low-resolution
+Q live on the same grid (the toolboxes' default, "toolbox 1.0" option of their D_s).
 HQNR: `(1 - D_lambda)(1 - D_s)`, 1 is ideal.
+
+D_s is two-sided: it grows when a fused band is less PAN-like than the MS is like the degraded
+PAN (too little detail, e.g. EXP) and also when it is more PAN-like (too much detail injected).
 """
 
 from __future__ import annotations
@@ -13,8 +20,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..degrade import decimate, interp23, mtf_filter
+from ..degrade import interp23, mtf_filter
 from ..errors import InputError
+from .bicubic_resize import bicubic_downsample
 from .q2n import q2n
 from .uiqi import uiqi
 
@@ -55,32 +63,36 @@ def d_s(
     ms: np.ndarray,
     pan: np.ndarray,
     ratio: int,
-    pan_gain: float,
     block: int = 32,
     exponent: float = 1.0,
 ) -> float:
-    """Spatial distortion index; 0 is ideal.
+    """Spatial distortion index of the toolboxes' QNR and HQNR; 0 is ideal.
 
     Args:
         fused: Fused image (C, H, W).
         ms: Original MS (C, H/ratio, W/ratio).
         pan: PAN band (H, W).
-        ratio: Resolution ratio; must divide `block`.
-        pan_gain: PAN MTF gain at Nyquist, for the degraded PAN.
-        block: Block size at full resolution (32/ratio at MS resolution).
+        ratio: Resolution ratio.
+        block: Block size S of the UIQI, in PAN pixels.
         exponent: The q exponent of the definition (1 in the toolboxes).
     """
     _check(fused, ms, ratio)
     if pan.shape != fused.shape[1:]:
         raise InputError(f"PAN {pan.shape} and fused {fused.shape[1:]} differ in size.")
-    if block % ratio:
-        raise InputError(f"D_s needs a block size divisible by the ratio, got {block} and {ratio}.")
+    if isinstance(block, float) and not block.is_integer():
+        raise InputError(
+            f"D_s takes a block size in pixels, got {block} (it no longer takes a PAN MTF gain)."
+        )
+    if int(block) < 1:
+        raise InputError(f"D_s needs a positive block size, got {block}.")
+    block = int(block)
     pan64 = pan.astype(np.float64)
-    pan_lr = decimate(mtf_filter(pan64, pan_gain, ratio), ratio)
+    ms_exp = interp23(ms.astype(np.float64), ratio)
+    pan_low = interp23(bicubic_downsample(pan64, ratio), ratio)
     diffs = []
     for b in range(fused.shape[0]):
         q_high = uiqi(fused[b], pan64, block)
-        q_low = uiqi(ms[b], pan_lr, block // ratio)
+        q_low = uiqi(ms_exp[b], pan_low, block)
         diffs.append(abs(q_high - q_low) ** exponent)
     return float(np.mean(diffs) ** (1.0 / exponent))
 

@@ -156,7 +156,7 @@ def test_full_resolution_ideal_values() -> None:
     ms, fused, pan = _smooth_scene()
     gains = sensor_gains(None, 4)
     dl = d_lambda_khan(fused, ms, 4, gains.ms)
-    ds = d_s(fused, ms, pan, 4, gains.pan)
+    ds = d_s(fused, ms, pan, 4)
     assert 0.0 <= dl < 1e-3
     assert 0.0 <= ds < 5e-3
     assert hqnr(dl, ds) > 0.99
@@ -165,7 +165,7 @@ def test_full_resolution_ideal_values() -> None:
     flat_ms = np.full((4, 16, 16), 5.0)
     flat = np.full((4, 64, 64), 5.0)
     assert d_lambda_khan(flat, flat_ms, 4, gains.ms) == pytest.approx(0.0, abs=1e-12)
-    assert d_s(flat, flat_ms, np.full((64, 64), 5.0), 4, gains.pan) == pytest.approx(0.0, abs=1e-12)
+    assert d_s(flat, flat_ms, np.full((64, 64), 5.0), 4) == pytest.approx(0.0, abs=1e-12)
 
 
 def test_full_resolution_indexes_see_distortions(shared_data) -> None:
@@ -178,7 +178,7 @@ def test_full_resolution_indexes_see_distortions(shared_data) -> None:
     # the fused bands copy PAN itself.
     copy_pan = np.stack([pan] * 4)
     sharp = gsa(pan, ms, 4, "IKONOS")
-    assert d_s(copy_pan, ms, pan, 4, gains.pan) > d_s(sharp, ms, pan, 4, gains.pan)
+    assert d_s(copy_pan, ms, pan, 4) > d_s(sharp, ms, pan, 4)
     # D_lambda (Khan) is 1 - Q2n of the interpolated MS and the MTF-filtered fused image.
     fused_lp = mtf_filter(sharp.astype(np.float64), gains.ms, 4)
     assert d_lambda_khan(sharp, ms, 4, gains.ms) == pytest.approx(1 - q2n(exp, fused_lp))
@@ -189,5 +189,7 @@ def test_metrics_reject_mismatched_shapes() -> None:
         q2n(np.zeros((4, 32, 32)), np.zeros((4, 32, 31)))
     with pytest.raises(InputError, match="not 4 times"):
         d_lambda_khan(np.zeros((4, 64, 64)), np.zeros((4, 15, 16)), 4, 0.3)
-    with pytest.raises(InputError, match="divisible"):
-        d_s(np.zeros((4, 60, 60)), np.zeros((4, 20, 20)), np.zeros((60, 60)), 3, 0.15, block=32)
+    with pytest.raises(InputError, match="differ in size"):
+        d_s(np.zeros((4, 60, 60)), np.zeros((4, 20, 20)), np.zeros((60, 64)), 3)
+    with pytest.raises(InputError, match="no longer takes a PAN MTF gain"):
+        d_s(np.zeros((4, 64, 64)), np.zeros((4, 16, 16)), np.zeros((64, 64)), 4, 0.15)
