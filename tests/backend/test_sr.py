@@ -25,7 +25,7 @@ from backend.model.network import MMMamba  # noqa: E402
 from backend.model.store import ModelCard, load_model, save_model  # noqa: E402
 from backend.normalize import robust_scale  # noqa: E402
 from backend.sr import band_groups, super_resolve  # noqa: E402
-from backend.sr_adapt import centred_degrade  # noqa: E402
+from backend.sr_adapt import CPU_LAYERS, centred_degrade  # noqa: E402
 from backend.sr_guide import SyntheticPanReader, synthesize_pan  # noqa: E402
 
 RGBN = "ms_only/rgbn_5m_uint8.tif"
@@ -139,7 +139,17 @@ def test_adapt_steps_zero_is_plain_inference(
         shared_data, RGBN, tmp_path / "f32.tif", (120, 60, 40, 32), outputType=gdal.GDT_Float32
     )
     out = tmp_path / "sr.tif"
-    super_resolve(lr_path, out, scale=2, adapt_steps=0, model=tiny_model, device="cpu", tile=512)
+    super_resolve(
+        lr_path,
+        out,
+        scale=2,
+        adapt_steps=0,
+        model=tiny_model,
+        device="cpu",
+        tile=512,
+        ensemble=1,
+        backproject=0,
+    )
     got, _ = read(out)
     lr, _ = read(lr_path)
     scales = np.array([robust_scale(b) for b in lr], np.float32)[:, None, None]
@@ -389,7 +399,7 @@ def test_trunk_then_head_is_the_network() -> None:
         )
 
 
-@pytest.mark.parametrize("layers", ["head", "all"])
+@pytest.mark.parametrize("layers", ["head", "tail", "all"])
 def test_adaptation_of_either_layer_set_lowers_its_loss(rgbn: Path, layers: str) -> None:
     from backend.sr_adapt import adapt_network, make_region
 
@@ -414,7 +424,7 @@ def test_time_budget_and_cancellation(rgbn: Path, tiny_model: Path, tmp_path: Pa
         lr, scale=2, adapt_seconds=2.0, model=tiny_model, device="cpu"
     )
     assert out.shape == (4, 80, 96) and np.isfinite(out).all()
-    assert len(reports) == 1 and reports[0].layers == "head"  # CPU: head-only adaptation
+    assert len(reports) == 1 and reports[0].layers == CPU_LAYERS  # CPU: frozen scan features
     _, none = super_resolve_arrays(lr, scale=2, adapt_seconds=0, model=tiny_model, device="cpu")
     assert none == []
 
