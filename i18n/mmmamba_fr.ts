@@ -397,94 +397,104 @@
 <context>
     <name>ZeroShotSRAlgorithm</name>
     <message>
-        <location filename="../plugin/algorithms/zeroshotsr.py" line="47"/>
+        <location filename="../plugin/algorithms/zeroshotsr.py" line="52"/>
         <source>Zero-shot SR</source>
         <translation>Super-résolution zéro-shot</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms/zeroshotsr.py" line="51"/>
+        <location filename="../plugin/algorithms/zeroshotsr.py" line="56"/>
         <source>Super-resolution</source>
         <translation>Super-résolution</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms/zeroshotsr.py" line="59"/>
+        <location filename="../plugin/algorithms/zeroshotsr.py" line="64"/>
         <source>&lt;p&gt;Increases the resolution of any raster by 2, 3, 4 or 8 with the MMMamba fusion network, without training data prepared by you.&lt;/p&gt;</source>
         <translation>&lt;p&gt;Augmente la résolution de n'importe quel raster d'un facteur 2, 3, 4 ou 8 avec le réseau de fusion MMMamba, sans données d'apprentissage à préparer.&lt;/p&gt;</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms/zeroshotsr.py" line="59"/>
+        <location filename="../plugin/algorithms/zeroshotsr.py" line="64"/>
         <source>&lt;p&gt;&lt;b&gt;Guided.&lt;/b&gt; Give a co-registered higher-resolution raster as &apos;Guide&apos; (a panchromatic band, a 10 m Sentinel-2 band for its 20 m bands, an aerial image) and the band to use, or none for the mean of its bands. The guide&apos;s grid defines the output grid; the scale must equal the ratio of the input&apos;s pixel size to the guide&apos;s.&lt;/p&gt;</source>
         <translation>&lt;p&gt;&lt;b&gt;Guidée.&lt;/b&gt; Indiquez comme « Guide » un raster co-registré de plus haute résolution (une bande panchromatique, une bande Sentinel-2 à 10 m pour ses bandes à 20 m, une image aérienne) et la bande à utiliser, ou aucune pour la moyenne de ses bandes. La grille du guide définit la grille de sortie ; le facteur doit être égal au rapport entre la taille de pixel de l'entrée et celle du guide.&lt;/p&gt;</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms/zeroshotsr.py" line="59"/>
+        <location filename="../plugin/algorithms/zeroshotsr.py" line="64"/>
         <source>&lt;p&gt;&lt;b&gt;Unguided.&lt;/b&gt; Without a guide, the network&apos;s panchromatic input is synthesised from the input itself and the model adapts to the image by learning from downscaled copies of it, starting from the shipped weights. &apos;Adaptation steps&apos; or &apos;Adaptation time&apos; bound that learning; 0 steps uses the shipped weights only. Leave both empty for the default budget.&lt;/p&gt;</source>
         <translation>&lt;p&gt;&lt;b&gt;Non guidée.&lt;/b&gt; Sans guide, l'entrée panchromatique du réseau est synthétisée à partir de l'entrée elle-même et le modèle s'adapte à l'image en apprenant sur des copies sous-échantillonnées de celle-ci, à partir des poids fournis. « Itérations d'adaptation » ou « Durée d'adaptation » bornent cet apprentissage ; 0 itération utilise uniquement les poids fournis. Laissez les deux vides pour le budget par défaut.&lt;/p&gt;</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms/zeroshotsr.py" line="59"/>
+        <location filename="../plugin/algorithms/zeroshotsr.py" line="64"/>
         <source>&lt;p&gt;&lt;b&gt;Inputs.&lt;/b&gt; Any band count and bit depth (8-16-bit integers, floats); nodata is respected.&lt;/p&gt;</source>
         <translation>&lt;p&gt;&lt;b&gt;Entrées.&lt;/b&gt; N'importe quel nombre de bandes et profondeur de bits (entiers de 8 à 16 bits, flottants) ; les valeurs nodata sont respectées.&lt;/p&gt;</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms/zeroshotsr.py" line="59"/>
+        <location filename="../plugin/algorithms/zeroshotsr.py" line="64"/>
         <source>&lt;p&gt;&lt;b&gt;Output.&lt;/b&gt; A GeoTIFF in the same CRS and origin, pixel size divided by the scale, in the input&apos;s data type, loaded under the input&apos;s name.&lt;/p&gt;</source>
         <translation>&lt;p&gt;&lt;b&gt;Sortie.&lt;/b&gt; Un GeoTIFF dans le même SCR et avec la même origine, la taille de pixel divisée par le facteur, dans le type de données de l'entrée, chargé sous le nom de l'entrée.&lt;/p&gt;</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms/zeroshotsr.py" line="59"/>
+        <location filename="../plugin/algorithms/zeroshotsr.py" line="64"/>
         <source>&lt;p&gt;&lt;b&gt;GPU or CPU.&lt;/b&gt; Adaptation trains the network, which is far faster on an NVIDIA GPU; on a CPU keep the adaptation budget to a few minutes and the input small.&lt;/p&gt;</source>
         <translation>&lt;p&gt;&lt;b&gt;GPU ou CPU.&lt;/b&gt; L'adaptation entraîne le réseau, ce qui est bien plus rapide sur un GPU NVIDIA ; sur un CPU, limitez le budget d'adaptation à quelques minutes et gardez une entrée de petite taille.&lt;/p&gt;</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms/zeroshotsr.py" line="99"/>
+        <location filename="../plugin/algorithms/zeroshotsr.py" line="104"/>
         <source>Input raster</source>
         <translation>Raster en entrée</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms/zeroshotsr.py" line="100"/>
+        <location filename="../plugin/algorithms/zeroshotsr.py" line="105"/>
         <source>Scale factor</source>
         <translation>Facteur d'agrandissement</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms/zeroshotsr.py" line="108"/>
+        <location filename="../plugin/algorithms/zeroshotsr.py" line="113"/>
         <source>Guide (higher-resolution band)</source>
         <translation>Guide (bande de plus haute résolution)</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms/zeroshotsr.py" line="113"/>
+        <location filename="../plugin/algorithms/zeroshotsr.py" line="118"/>
         <source>Guide band (empty: the mean of the guide&apos;s bands)</source>
         <translation>Bande du guide (vide : moyenne des bandes du guide)</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms/zeroshotsr.py" line="121"/>
+        <location filename="../plugin/algorithms/zeroshotsr.py" line="126"/>
         <source>Adaptation steps (0 = shipped weights only; empty = default)</source>
         <translation>Itérations d'adaptation (0 = poids fournis uniquement ; vide = par défaut)</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms/zeroshotsr.py" line="130"/>
+        <location filename="../plugin/algorithms/zeroshotsr.py" line="135"/>
         <source>Adaptation time in seconds (instead of steps)</source>
         <translation>Durée d'adaptation en secondes (au lieu des itérations)</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms/zeroshotsr.py" line="139"/>
+        <location filename="../plugin/algorithms/zeroshotsr.py" line="144"/>
         <source>Model file (.safetensors; default: the shipped model)</source>
         <translation>Fichier de modèle (.safetensors ; par défaut : le modèle fourni)</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms/zeroshotsr.py" line="151"/>
+        <location filename="../plugin/algorithms/zeroshotsr.py" line="178"/>
         <source>Super-resolved</source>
         <translation>Image super-résolue</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms/zeroshotsr.py" line="165"/>
+        <location filename="../plugin/algorithms/zeroshotsr.py" line="192"/>
         <source>Give either &apos;Adaptation steps&apos; or &apos;Adaptation time&apos;, not both.</source>
         <translation>Indiquez soit « Itérations d'adaptation », soit « Durée d'adaptation », pas les deux.</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms/zeroshotsr.py" line="221"/>
+        <location filename="../plugin/algorithms/zeroshotsr.py" line="250"/>
         <source>{name} ×{scale}</source>
         <translation>{name} ×{scale}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/algorithms/zeroshotsr.py" line="154"/>
+        <source>Flipped and rotated views averaged (more: better, slower)</source>
+        <translation>Vues retournées et pivotées moyennées (plus : meilleur, plus lent)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/algorithms/zeroshotsr.py" line="164"/>
+        <source>Back-projection iterations (0 = none)</source>
+        <translation>Itérations de rétroprojection (0 = aucune)</translation>
     </message>
 </context>
 </TS>

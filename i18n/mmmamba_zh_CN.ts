@@ -397,94 +397,104 @@
 <context>
     <name>ZeroShotSRAlgorithm</name>
     <message>
-        <location filename="../plugin/algorithms/zeroshotsr.py" line="47"/>
+        <location filename="../plugin/algorithms/zeroshotsr.py" line="52"/>
         <source>Zero-shot SR</source>
         <translation>零样本超分辨率</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms/zeroshotsr.py" line="51"/>
+        <location filename="../plugin/algorithms/zeroshotsr.py" line="56"/>
         <source>Super-resolution</source>
         <translation>超分辨率</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms/zeroshotsr.py" line="59"/>
+        <location filename="../plugin/algorithms/zeroshotsr.py" line="64"/>
         <source>&lt;p&gt;Increases the resolution of any raster by 2, 3, 4 or 8 with the MMMamba fusion network, without training data prepared by you.&lt;/p&gt;</source>
         <translation>&lt;p&gt;使用 MMMamba 融合网络将任意栅格的分辨率提高 2、3、4 或 8 倍，无需您准备训练数据。&lt;/p&gt;</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms/zeroshotsr.py" line="59"/>
+        <location filename="../plugin/algorithms/zeroshotsr.py" line="64"/>
         <source>&lt;p&gt;&lt;b&gt;Guided.&lt;/b&gt; Give a co-registered higher-resolution raster as &apos;Guide&apos; (a panchromatic band, a 10 m Sentinel-2 band for its 20 m bands, an aerial image) and the band to use, or none for the mean of its bands. The guide&apos;s grid defines the output grid; the scale must equal the ratio of the input&apos;s pixel size to the guide&apos;s.&lt;/p&gt;</source>
         <translation>&lt;p&gt;&lt;b&gt;有引导。&lt;/b&gt;指定一个已配准的更高分辨率栅格作为“引导”（如全色波段、用于 20 米波段的 Sentinel-2 10 米波段、航空影像）以及要使用的波段；不指定波段时使用其各波段的平均值。输出格网由引导影像的格网决定；放大倍数必须等于输入像元大小与引导像元大小之比。&lt;/p&gt;</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms/zeroshotsr.py" line="59"/>
+        <location filename="../plugin/algorithms/zeroshotsr.py" line="64"/>
         <source>&lt;p&gt;&lt;b&gt;Unguided.&lt;/b&gt; Without a guide, the network&apos;s panchromatic input is synthesised from the input itself and the model adapts to the image by learning from downscaled copies of it, starting from the shipped weights. &apos;Adaptation steps&apos; or &apos;Adaptation time&apos; bound that learning; 0 steps uses the shipped weights only. Leave both empty for the default budget.&lt;/p&gt;</source>
         <translation>&lt;p&gt;&lt;b&gt;无引导。&lt;/b&gt;没有引导影像时，网络的全色输入由输入影像自身合成，模型以内置权重为起点，通过学习该影像的降采样副本来适应影像。“自适应步数”或“自适应时间”限制这一学习过程；0 步表示只使用内置权重。两者都留空则使用默认预算。&lt;/p&gt;</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms/zeroshotsr.py" line="59"/>
+        <location filename="../plugin/algorithms/zeroshotsr.py" line="64"/>
         <source>&lt;p&gt;&lt;b&gt;Inputs.&lt;/b&gt; Any band count and bit depth (8-16-bit integers, floats); nodata is respected.&lt;/p&gt;</source>
         <translation>&lt;p&gt;&lt;b&gt;输入。&lt;/b&gt;任意波段数和位深（8 至 16 位整数、浮点数）；会遵循无数据值（nodata）。&lt;/p&gt;</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms/zeroshotsr.py" line="59"/>
+        <location filename="../plugin/algorithms/zeroshotsr.py" line="64"/>
         <source>&lt;p&gt;&lt;b&gt;Output.&lt;/b&gt; A GeoTIFF in the same CRS and origin, pixel size divided by the scale, in the input&apos;s data type, loaded under the input&apos;s name.&lt;/p&gt;</source>
         <translation>&lt;p&gt;&lt;b&gt;输出。&lt;/b&gt;一个坐标参考系和原点与输入相同的 GeoTIFF，像元大小为输入除以放大倍数，数据类型与输入相同，并以输入的名称加载。&lt;/p&gt;</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms/zeroshotsr.py" line="59"/>
+        <location filename="../plugin/algorithms/zeroshotsr.py" line="64"/>
         <source>&lt;p&gt;&lt;b&gt;GPU or CPU.&lt;/b&gt; Adaptation trains the network, which is far faster on an NVIDIA GPU; on a CPU keep the adaptation budget to a few minutes and the input small.&lt;/p&gt;</source>
         <translation>&lt;p&gt;&lt;b&gt;GPU 还是 CPU。&lt;/b&gt;自适应过程会训练网络，在 NVIDIA GPU 上要快得多；在 CPU 上请将自适应预算控制在几分钟内，并使用较小的输入。&lt;/p&gt;</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms/zeroshotsr.py" line="99"/>
+        <location filename="../plugin/algorithms/zeroshotsr.py" line="104"/>
         <source>Input raster</source>
         <translation>输入栅格</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms/zeroshotsr.py" line="100"/>
+        <location filename="../plugin/algorithms/zeroshotsr.py" line="105"/>
         <source>Scale factor</source>
         <translation>放大倍数</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms/zeroshotsr.py" line="108"/>
+        <location filename="../plugin/algorithms/zeroshotsr.py" line="113"/>
         <source>Guide (higher-resolution band)</source>
         <translation>引导（更高分辨率的波段）</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms/zeroshotsr.py" line="113"/>
+        <location filename="../plugin/algorithms/zeroshotsr.py" line="118"/>
         <source>Guide band (empty: the mean of the guide&apos;s bands)</source>
         <translation>引导波段（留空：引导影像各波段的平均值）</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms/zeroshotsr.py" line="121"/>
+        <location filename="../plugin/algorithms/zeroshotsr.py" line="126"/>
         <source>Adaptation steps (0 = shipped weights only; empty = default)</source>
         <translation>自适应步数（0 = 仅用内置权重；留空 = 默认）</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms/zeroshotsr.py" line="130"/>
+        <location filename="../plugin/algorithms/zeroshotsr.py" line="135"/>
         <source>Adaptation time in seconds (instead of steps)</source>
         <translation>自适应时间，单位秒（代替步数）</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms/zeroshotsr.py" line="139"/>
+        <location filename="../plugin/algorithms/zeroshotsr.py" line="144"/>
         <source>Model file (.safetensors; default: the shipped model)</source>
         <translation>模型文件（.safetensors；默认：内置模型）</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms/zeroshotsr.py" line="151"/>
+        <location filename="../plugin/algorithms/zeroshotsr.py" line="178"/>
         <source>Super-resolved</source>
         <translation>超分辨率结果</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms/zeroshotsr.py" line="165"/>
+        <location filename="../plugin/algorithms/zeroshotsr.py" line="192"/>
         <source>Give either &apos;Adaptation steps&apos; or &apos;Adaptation time&apos;, not both.</source>
         <translation>请只指定“自适应步数”或“自适应时间”之一，不要同时指定。</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms/zeroshotsr.py" line="221"/>
+        <location filename="../plugin/algorithms/zeroshotsr.py" line="250"/>
         <source>{name} ×{scale}</source>
         <translation>{name} ×{scale}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/algorithms/zeroshotsr.py" line="154"/>
+        <source>Flipped and rotated views averaged (more: better, slower)</source>
+        <translation>平均的翻转与旋转视图数（越多越好，但更慢）</translation>
+    </message>
+    <message>
+        <location filename="../plugin/algorithms/zeroshotsr.py" line="164"/>
+        <source>Back-projection iterations (0 = none)</source>
+        <translation>反投影迭代次数（0 = 不使用）</translation>
     </message>
 </context>
 </TS>

@@ -20,6 +20,9 @@ from ..rendering import ResultStyler
 from .base import MMMambaAlgorithm, advanced
 
 SCALES = (2, 3, 4, 8)
+ENSEMBLES = (1, 2, 4, 8)
+DEFAULT_ENSEMBLE_INDEX = 3  # 8 views, backend.sr.DEFAULT_ENSEMBLE
+DEFAULT_BACKPROJECT = 5  # backend.sr.DEFAULT_BACKPROJECT
 
 
 class ZeroShotSRAlgorithm(MMMambaAlgorithm):
@@ -32,6 +35,8 @@ class ZeroShotSRAlgorithm(MMMambaAlgorithm):
     ADAPT_STEPS = "ADAPT_STEPS"
     ADAPT_SECONDS = "ADAPT_SECONDS"
     MODEL_FILE = "MODEL_FILE"
+    ENSEMBLE = "ENSEMBLE"
+    BACKPROJECT = "BACKPROJECT"
     OUTPUT = "OUTPUT"
 
     # Filled by prepareAlgorithm (main thread) for the post-processing of the result.
@@ -146,6 +151,28 @@ class ZeroShotSRAlgorithm(MMMambaAlgorithm):
                 )
             )
         )
+        self.addParameter(
+            advanced(
+                QgsProcessingParameterEnum(
+                    self.ENSEMBLE,
+                    self.tr("Flipped and rotated views averaged (more: better, slower)"),
+                    options=[str(v) for v in ENSEMBLES],
+                    defaultValue=DEFAULT_ENSEMBLE_INDEX,
+                )
+            )
+        )
+        self.addParameter(
+            advanced(
+                QgsProcessingParameterNumber(
+                    self.BACKPROJECT,
+                    self.tr("Back-projection iterations (0 = none)"),
+                    type=QgsProcessingParameterNumber.Integer,
+                    defaultValue=DEFAULT_BACKPROJECT,
+                    minValue=0,
+                    maxValue=50,
+                )
+            )
+        )
         self.add_device_parameter()
         self.add_tile_parameter()
         self.addParameter(
@@ -185,6 +212,8 @@ class ZeroShotSRAlgorithm(MMMambaAlgorithm):
             "model": self.parameterAsFile(parameters, self.MODEL_FILE, context) or None,
             "device": self.device_value(parameters, context),
             "tile": self.parameterAsInt(parameters, self.TILE_SIZE, context),
+            "ensemble": ENSEMBLES[self.parameterAsEnum(parameters, self.ENSEMBLE, context)],
+            "backproject": self.parameterAsInt(parameters, self.BACKPROJECT, context),
         }
 
     def prepareAlgorithm(

@@ -23,7 +23,7 @@ def test_backend_arguments_maps_every_parameter(provider, scene, tiny_model, tmp
     args = alg.backend_arguments(
         {"INPUT": str(scene.ms), "SCALE": 2, "GUIDE": str(scene.pan), "GUIDE_BAND": 1,
          "ADAPT_SECONDS": 30, "MODEL_FILE": str(tiny_model), "DEVICE": 2, "TILE_SIZE": 128,
-         "OUTPUT": str(tmp_path / "o.tif")},
+         "ENSEMBLE": 1, "BACKPROJECT": 0, "OUTPUT": str(tmp_path / "o.tif")},
         context,
     )  # fmt: skip
     assert args == {
@@ -37,12 +37,18 @@ def test_backend_arguments_maps_every_parameter(provider, scene, tiny_model, tmp
         "model": str(tiny_model),
         "device": "cpu",
         "tile": 128,
+        "ensemble": 2,
+        "backproject": 0,
     }
     args = alg.backend_arguments(
         {"INPUT": str(scene.ms), "ADAPT_STEPS": 0, "OUTPUT": str(tmp_path / "o.tif")}, context
     )
     assert args["scale"] == 2 and args["guide"] is None and args["guide_band"] is None
     assert args["adapt_steps"] == 0 and args["adapt_seconds"] is None and args["model"] is None
+    # the dialog's defaults are the backend's
+    from backend.sr import DEFAULT_BACKPROJECT, DEFAULT_ENSEMBLE
+
+    assert args["ensemble"] == DEFAULT_ENSEMBLE and args["backproject"] == DEFAULT_BACKPROJECT
     ok, message = alg.checkParameterValues(
         {"INPUT": str(scene.ms), "ADAPT_STEPS": 3, "ADAPT_SECONDS": 3.0, "OUTPUT": "x.tif"},
         context,
