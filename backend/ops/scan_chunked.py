@@ -20,6 +20,8 @@ from contextlib import contextmanager
 import torch
 import torch.nn.functional as F
 
+from .scan_layout import channel_major, grouped_args
+
 DEFAULT_CHUNK = 64
 LOG2E = 1.4426950408889634
 # Tokens scanned in one pass when no gradient is needed: bounds the (T, ..., N, nc) work tensors
@@ -176,32 +178,13 @@ def selective_scan_chunked(
     Returns:
         y (B, D, L) float32, and the last state (B, D, N) if asked.
     """
-    if B.dim() == 3:
-        B = B.unsqueeze(1)
-    if C.dim() == 3:
-        C = C.unsqueeze(1)
-    nb, nd, L = u.shape
-    n = A.shape[1]
-    G = B.shape[1]
-    if nd % G:
-        raise ValueError(f"channels ({nd}) must be a multiple of the groups of B/C ({G})")
-    dg = nd // G
-    # grouped token-major views (B, G, L, dg) and (B, G, L, N): no copy here
+    g = grouped_args(u, delta, A, B, C, D, delta_bias, initial_state)
     y, h_last = selective_scan_grouped(
-        u.reshape(nb, G, dg, L).transpose(2, 3),
-        delta.reshape(nb, G, dg, L).transpose(2, 3),
-        A.reshape(G, dg, n),
-        B.transpose(2, 3),
-        C.transpose(2, 3),
-        None if D is None else D.reshape(G, dg),
-        None if delta_bias is None else delta_bias.reshape(G, dg),
-        delta_softplus,
-        chunk,
-        None if initial_state is None else initial_state.reshape(nb, G, dg, n),
+        g.u, g.delta, g.A, g.B, g.C, g.D, g.delta_bias, delta_softplus, chunk, g.initial_state,
         block,
-    )
-    y = y.transpose(2, 3).reshape(nb, nd, L)
-    return (y, h_last.reshape(nb, nd, n)) if return_last_state else y
+    )  # fmt: skip
+    y, h_last = channel_major(y, h_last, g.sizes)
+    return (y, h_last) if return_last_state else y
 
 
 def selective_scan_grouped(

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import torch
 
+from .scan_layout import channel_major, grouped_args
+
 log = logging.getLogger(__name__)
 
 SOURCE = Path(__file__).with_name("native") / "selective_scan.c"
@@ -276,26 +278,10 @@ def native_scan(
     Returns:
         y (B, D, L) float32, and the last state (B, D, N) if asked.
     """
-    if B.dim() == 3:
-        B = B.unsqueeze(1)
-    if C.dim() == 3:
-        C = C.unsqueeze(1)
-    nb, nd, L = u.shape
-    n = A.shape[1]
-    G = B.shape[1]
-    if nd % G:
-        raise ValueError(f"channels ({nd}) must be a multiple of the groups of B/C ({G})")
-    dg = nd // G
+    g = grouped_args(u, delta, A, B, C, D, delta_bias, initial_state)
     y, h = native_scan_grouped(
-        u.reshape(nb, G, dg, L).transpose(2, 3),
-        delta.reshape(nb, G, dg, L).transpose(2, 3),
-        A.reshape(G, dg, n),
-        B.transpose(2, 3),
-        C.transpose(2, 3),
-        None if D is None else D.reshape(G, dg),
-        None if delta_bias is None else delta_bias.reshape(G, dg),
-        delta_softplus,
-        None if initial_state is None else initial_state.reshape(nb, G, dg, n),
+        g.u, g.delta, g.A, g.B, g.C, g.D, g.delta_bias, delta_softplus, g.initial_state
     )
-    y = y.transpose(2, 3).reshape(nb, nd, L)
-    return (y, h.reshape(nb, nd, n)) if return_last_state else y
+    assert y is not None  # no accumulator given: the outputs are returned
+    y, h = channel_major(y, h, g.sizes)
+    return (y, h) if return_last_state else y
