@@ -106,3 +106,15 @@ def scan_engine(device: torch.device | str, requested: str = "auto") -> str:
         _logged.add(key)
         log.info("selective scan engine: %s on %s", engine, dev_type)
     return engine
+
+
+def training_scan_engine(device: torch.device | str, requested: str = "auto") -> str:
+    """The engine a training run uses, as recorded in model cards.
+
+    The native engine has no gradient: its runs train on the chunked scan and use the native
+    one only for validation, and the name says so.
+    """
+    engine = scan_engine(device, requested)
+    if engine == "native":
+        return "chunked (training steps), native (validation)"
+    return engine

@@ -116,7 +116,7 @@ def finetune_scene(
 
     from .data.dataset import make_wald_pair
     from .data.splits import crop_strip, split_scene
-    from .device import resolve_device, scan_engine
+    from .device import resolve_device, training_scan_engine
     from .model.config import MMMambaConfig
     from .model.network import MMMamba
     from .model.store import ModelCard, save_model
@@ -162,9 +162,7 @@ def finetune_scene(
             "reduced resolution; use a scene of at least 64 x 64 MS pixels."
         )
     t0 = time.perf_counter()
-    engine = scan_engine(dev)
-    if engine == "native":  # no gradient through the compiled loop: chunked for training
-        engine = "chunked (training steps), native (validation)"
+    engine = training_scan_engine(dev)
 
     optimizer = f"Adam lr {options.lr}, cosine to {options.lr_min}, clip {options.clip}"
     budget = f"{options.minutes} min" if options.minutes else f"{options.epochs} epochs"

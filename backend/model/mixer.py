@@ -286,7 +286,6 @@ class MIMixer(nn.Module):
                         delta_softplus=True, initial_state=state,
                         add_into=(acc, order[:, s : s + stretch]),
                     )  # fmt: skip
-                    continue
                 else:
                     y, state = selective_scan_grouped(
                         u,
@@ -301,7 +300,7 @@ class MIMixer(nn.Module):
                         initial_state=state,
                         block=stretch,
                     )
-                acc.index_add_(1, idx, y.reshape(b, K * n_tok, d).to(acc.dtype))
+                    acc.index_add_(1, idx, y.reshape(b, K * n_tok, d).to(acc.dtype))
         del src
         outs = []
         rows = strip_rows(w)

@@ -40,6 +40,22 @@ _lib: ctypes.CDLL | None = None
 _failed: str | None = None
 
 
+_pool_lock = threading.Lock()
+_executor: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _pool(workers: int) -> ThreadPoolExecutor:
+    """One worker pool for the process, kept between calls (the network calls the scan
+    thousands of times per image); replaced when another thread count is asked for."""
+    global _executor
+    with _pool_lock:
+        if _executor is None or _executor[0] != workers:
+            if _executor is not None:
+                _executor[1].shutdown(wait=False)
+            _executor = (workers, ThreadPoolExecutor(workers, thread_name_prefix="mmmamba-scan"))
+        return _executor[1]
+
+
 def cache_dir() -> Path:
     """Folder of the compiled library: `$MMMAMBA_CACHE`, else the user's cache folder."""
     env = os.environ.get("MMMAMBA_CACHE")
@@ -187,7 +203,7 @@ def native_scan_grouped(
         if add_into is None:
             y = torch.empty_like(u32)
             acc, rows, acc_rows = None, None, 0
-            jobs = [((i, g), d0, d1) for i in range(nb) for g in range(G) for d0, d1 in ranges]
+            jobs = [(((i, g),), d0, d1) for i in range(nb) for g in range(G) for d0, d1 in ranges]
         else:
             y = None
             acc, rows = add_into
@@ -240,18 +256,12 @@ def native_scan_grouped(
             )
 
         def run(job: tuple) -> int:
-            items, d0, d1 = job
-            if isinstance(items[0], int):
-                items = (items,)
+            items, d0, d1 = job  # the (batch, group) pairs scanned one after the other
             return max(one(i, g, d0, d1) for i, g in items)
 
         workers = max(1, min(len(jobs), threads or torch.get_num_threads()))
-        if workers == 1:
-            codes = [run(j) for j in jobs]
-        else:
-            # ctypes releases the GIL during the call: the threads scan in parallel
-            with ThreadPoolExecutor(workers) as pool:
-                codes = list(pool.map(run, jobs))
+        # ctypes releases the GIL during the call: the pool's threads scan in parallel
+        codes = [run(j) for j in jobs] if workers == 1 else list(_pool(workers).map(run, jobs))
         if any(codes):
             raise RuntimeError("native scan refused its arguments (channel or state limit)")
     return y, state

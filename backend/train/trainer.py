@@ -21,8 +21,7 @@ import torch
 from ..data.dataset import WaldPair, make_wald_pair
 from ..data.scenes import Scene, load_scene
 from ..data.splits import DEFAULT_FRACTIONS, Strip, crop_strip, describe_strips, split_scene
-from ..device import resolve_device
-from ..device import scan_engine as resolve_engine
+from ..device import resolve_device, training_scan_engine
 from ..errors import InputError, OutputError
 from ..model.config import MMMambaConfig
 from ..model.network import MMMamba
@@ -221,9 +220,7 @@ def train(
     torch.manual_seed(options.seed)
     net = MMMamba(cfg)
     net.set_scan(scan_engine)
-    engine = resolve_engine(dev, scan_engine)
-    if engine == "native":  # no gradient through the compiled loop: chunked for training
-        engine = "chunked (training steps), native (validation)"
+    engine = training_scan_engine(dev, scan_engine)
     band_names = list(scenes[0].band_names)
     base_fields: dict[str, Any] = {
         "name": name or out.stem,
