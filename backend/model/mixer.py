@@ -12,6 +12,7 @@ from ..device import scan_engine
 from ..ops.scan_chunked import reuse_workspace, selective_scan_grouped, work_tensor
 from ..ops.scan_native import native_scan_grouped
 from ..ops.scan_state import fill_state_prefix, prefix_len
+from ..ops.scan_triton import mi_scan, norm_gate, to_window_major, window_major_shape
 from ..ops.selective_scan import selective_scan, selective_scan_from_zero
 from .layers import apply_in_strips, layer_norm_channels, strip_rows
 from .mi_scan import N_DIRECTIONS, build_sequences, mi_order, mi_orders, undo_sequences
@@ -31,7 +32,7 @@ STREAM_TOKENS_GPU = 1 << 16
 # 2^15 / 2^16 / 2^17 tokens took 343 / 316 / 290 ms with 1.13 / 1.20 / 1.34 GiB peak: fewer,
 # longer calls pay; float32 at 2^16 already peaks at 1.99 GiB per 1024^2 tile.
 SEGMENT_TOKENS = 1 << 16
-PATHS = ("auto", "full", "streamed", "segmented")
+PATHS = ("auto", "full", "streamed", "segmented", "windowed")
 
 _segment_orders: dict[tuple[int, int, int, str], torch.Tensor] = {}
 
@@ -145,6 +146,8 @@ class MIMixer(nn.Module):
         """
         engine = scan_engine(m.device, self.engine)
         path = self._inference_path(engine)
+        if path == "windowed":
+            return self._forward_windowed(m, p)
         if path == "segmented":
             return self._forward_segmented(m, p, engine)
         if path == "streamed":
@@ -152,11 +155,14 @@ class MIMixer(nn.Module):
         return self._forward_full(m, p, engine)
 
     def _inference_path(self, engine: str) -> str:
-        """ "full", "streamed" or "segmented" for this engine (always "full" with autograd)."""
+        """The inference path for this engine (always "full" with autograd): "windowed" with
+        the Triton engine, "segmented" with mamba-ssm's, "streamed" with the CPU engines."""
         if torch.is_grad_enabled() or engine == "oracle":
             return "full"
-        if self.path == "auto":
-            return "segmented" if engine == "cuda" else "streamed"
+        if self.path == "auto" or (self.path == "windowed" and engine != "triton"):
+            if engine == "triton":
+                return "windowed"
+            return "segmented" if engine in ("cuda", "triton") else "streamed"
         if self.path == "streamed" and engine not in ("chunked", "native"):
             return "segmented"  # the streamed path scans with the CPU engines only
         return self.path
@@ -178,6 +184,9 @@ class MIMixer(nn.Module):
         """
         engine = scan_engine(m.device, self.engine)
         path = self._inference_path(engine)
+        if path == "windowed":
+            self._forward_windowed(m, p, (norm_m, norm_p))
+            return m, p
         if path == "segmented":
             self._forward_segmented(m, p, engine, (norm_m, norm_p))
             return m, p
@@ -410,5 +419,72 @@ class MIMixer(nn.Module):
                     target[..., band, :].add_(upd)
                 else:
                     target[..., band, :] = upd
+            outs.append(target)
+        return outs[0], outs[1]
+
+    def _forward_windowed(
+        self,
+        m: torch.Tensor,
+        p: torch.Tensor,
+        norms: tuple[nn.Module, nn.Module] | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Same result as `_forward_full` without autograd, with the Triton MI scan.
+
+        The scan inputs of both modalities are written once into a window-major buffer
+        (B, H/ws, W/ws, 2, ws, ws, d_inner): for every window its MS then its PAN pixels, the
+        sequence of direction 0. The kernels read all four directions from it in place and sum
+        their outputs in a float32 buffer of the same layout; the output projections then read
+        it back strip by strip. With `norms`, `m` and `p` are the raw block inputs, updated in
+        place.
+        """
+        norm_m, norm_p = norms if norms is not None else (nn.Identity(), nn.Identity())
+        b, _, h, w = m.shape
+        d, ws, dev = self.d_inner, self.window, m.device
+        shape = window_major_shape(b, h, w, ws, d)
+        rows = max(ws, strip_rows(w, dev.type) // ws * ws)
+        buf = torch.empty(shape, dtype=self.scan_dtype, device=dev)
+        inputs = (
+            (m, norm_m, self.in_proj_ms, self.conv_ms),
+            (p, norm_p, self.in_proj_pan, self.conv_pan),
+        )
+        for i, (x, norm, proj, conv) in enumerate(inputs):
+            for r0 in range(0, h, rows):
+                r1 = min(h, r0 + rows)
+                a, c = max(0, r0 - 1), min(h, r1 + 1)
+                part = self._inner(norm(x[..., a:c, :]), proj, conv)
+                to_window_major(part[..., r0 - a : r1 - a, :], buf, i, r0)
+        A, D = self._scan_params()
+        # the scan's inputs stay in their storage type even under autocast
+        with torch.autocast(device_type=dev.type, enabled=False):
+            y = mi_scan(
+                buf.view(b, 2 * h * w, d),
+                self.x_proj_weight,
+                self.dt_proj_weight,
+                self.dt_bias,
+                A,
+                D,
+                h // ws,
+                w // ws,
+                ws,
+            ).view(shape)
+        del buf
+        outs = []
+        for i, (x, norm_x, proj, norm, out) in enumerate(
+            (
+                (m, norm_m, self.in_proj_ms, self.out_norm_ms, self.out_proj_ms),
+                (p, norm_p, self.in_proj_pan, self.out_norm_pan, self.out_proj_pan),
+            )
+        ):
+            target = x if norms is not None else torch.empty_like(x)
+            for r0 in range(0, h, rows):
+                r1 = min(h, r0 + rows)
+                x_rows = norm_x(x[..., r0:r1, :]).permute(0, 2, 3, 1)  # (B, r, W, F)
+                z = F.linear(x_rows, proj.weight[d:]).contiguous()  # (B, r, W, d)
+                g = norm_gate(y, z, norm.weight, norm.bias, norm.eps, i, r0, ws)
+                upd = F.linear(g, out.weight).permute(0, 3, 1, 2)
+                if norms is not None:
+                    target[..., r0:r1, :].add_(upd)
+                else:
+                    target[..., r0:r1, :] = upd
             outs.append(target)
         return outs[0], outs[1]

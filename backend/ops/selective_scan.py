@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ..device import scan_engine
+from ..device import gradient_scan_engine, scan_engine
 from .scan_chunked import selective_scan_chunked
 from .scan_native import native_scan
 from .scan_oracle import selective_scan_oracle
@@ -33,14 +33,19 @@ def selective_scan(
         D: (D,) skip weights or None.
         delta_bias: (D,) step-size bias or None.
         delta_softplus: Apply softplus to `delta + delta_bias`.
-        engine: "auto", "cuda" (mamba-ssm), "native" (compiled CPU loop, inference; the chunked
-            scan runs instead when a gradient is needed), "chunked" or "oracle" (float64, tests).
+        engine: "auto", "triton" (here: mamba-ssm or chunked), "cuda" (mamba-ssm), "native"
+            (compiled CPU loop, inference; the chunked scan runs instead when a gradient is
+            needed), "chunked" or "oracle" (float64, tests).
         chunk: Tokens per chunk of the chunked engine.
 
     Returns:
         (B, D, L) float32 (float64 for the oracle).
     """
     name = scan_engine(u.device, engine)
+    if name == "triton":
+        # the Triton kernels scan whole MI mixers (`scan_triton.mi_scan`); a plain sequence
+        # scan goes to mamba-ssm or the chunked scan
+        name = gradient_scan_engine(u.device)
     if name == "cuda":
         # imported here only: CPU users never load the CUDA extension
         from mamba_ssm.ops.selective_scan_interface import selective_scan_fn
@@ -91,6 +96,8 @@ def selective_scan_from_zero(
     Returns:
         y (B, D, L) (u's dtype for "cuda", float32 for "chunked") and the last state (B, D, N).
     """
+    if engine == "triton":
+        engine = gradient_scan_engine(u.device)
     if engine == "cuda":
         from mamba_ssm.ops.selective_scan_interface import selective_scan_fn
 

@@ -1,0 +1,190 @@
+"""The MI selective scan of a whole mixer in Triton (CUDA inference).
+
+Input is one window-major token buffer (see `window_major`); the four directions are scanned one
+after the other straight from it (no gathered copy of any scan order) and their outputs are
+summed into one float32 buffer of the same layout. Each direction's step-size, B and C
+projections are one matmul over the buffer. Triton is imported on first use only, so CPU users
+never load it; `TRITON_INTERPRET=1` runs the same kernels on a CPU (tests).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from dataclasses import dataclass
+
+import torch
+
+LOG2E = 1.0 / math.log(2.0)
+
+
+@dataclass(frozen=True)
+class ScanLaunch:
+    """Launch shape of the Triton scan: channels per program, warps per program, and how many
+    programs the segment length is chosen to reach (measured: bench/scan_triton.py)."""
+
+    d_block: int = 32
+    num_warps: int = 1
+    programs: int = 4096
+
+
+# the launch shape used when none is given (read at call time: benchmarks may replace it)
+LAUNCH = ScanLaunch()
+
+
+def triton_available() -> bool:
+    """True if Triton can be imported (without importing it)."""
+    return importlib.util.find_spec("triton") is not None
+
+
+def window_major_shape(b: int, h: int, w: int, window: int, d: int) -> tuple[int, ...]:
+    """Shape (B, H/ws, W/ws, 2, ws, ws, D) of the window-major buffer; view it as (B, 2HW, D)."""
+    return (b, h // window, w // window, 2, window, window, d)
+
+
+def window_view(buf: torch.Tensor, modality: int) -> torch.Tensor:
+    """(B, D, H, W) view of one modality (0 MS, 1 PAN) of a (B, H/ws, W/ws, 2, ws, ws, D) buffer.
+
+    Not a plain view (rows of windows are not evenly strided): returned as a permuted 6-D view
+    (B, D, H/ws, ws, W/ws, ws); use `to_window_major`/`from_window_major` for 4-D maps.
+    """
+    return buf[:, :, :, modality].permute(0, 5, 1, 3, 2, 4)
+
+
+def to_window_major(x: torch.Tensor, buf: torch.Tensor, modality: int, row0: int = 0) -> None:
+    """Copy (B, D, h, W) rows `row0..row0+h` of one modality into the window-major buffer.
+
+    `row0` and h are multiples of the window.
+    """
+    b, d, h, w = x.shape
+    ws = buf.shape[4]
+    dst = window_view(buf, modality)[:, :, row0 // ws : (row0 + h) // ws]
+    dst.copy_(x.view(b, d, h // ws, ws, w // ws, ws))
+
+
+def from_window_major(buf: torch.Tensor, modality: int, row0: int, rows: int) -> torch.Tensor:
+    """(B, rows, W, D) channels-last copy of rows `row0..row0+rows` of one modality."""
+    ws = buf.shape[4]
+    part = buf[:, row0 // ws : (row0 + rows) // ws, :, modality]  # (B, r, c, ws, ws, D)
+    b, r, c = part.shape[:3]
+    return part.permute(0, 1, 3, 2, 4, 5).reshape(b, r * ws, c * ws, buf.shape[-1])
+
+
+def mi_scan(
+    u: torch.Tensor,
+    x_proj_weight: torch.Tensor,
+    dt_proj_weight: torch.Tensor,
+    dt_bias: torch.Tensor,
+    A: torch.Tensor,
+    D: torch.Tensor,
+    n_wr: int,
+    n_wc: int,
+    window: int,
+    launch: ScanLaunch | None = None,
+) -> torch.Tensor:
+    """Sum over the four MI directions of the S6 scan outputs, in window-major layout.
+
+    Args:
+        u: (B, L, d) window-major tokens (float32 or bfloat16), L = 2 * n_wr * n_wc * window^2.
+        x_proj_weight: (4, R + 2N, d) per-direction x projections (rows dt_raw, B, C).
+        dt_proj_weight: (4, d, R); dt_bias: (4*d,); A: (4*d, N) negative; D: (4*d,).
+        n_wr, n_wc: Windows per column and per row; window: window side.
+        launch: Kernel launch shape (default `LAUNCH`).
+
+    Returns:
+        (B, L, d) float32: `sum_k y_k` at each token's row.
+    """
+    from . import scan_triton_kernels as kern
+
+    b, L, d = u.shape
+    n_dir, rows, _ = x_proj_weight.shape
+    R = dt_proj_weight.shape[-1]
+    N = A.shape[-1]
+    n_win = n_wr * n_wc
+    if rows != R + 2 * N or 2 * n_win * window * window != L:
+        raise ValueError(f"inconsistent scan shapes: u {tuple(u.shape)}, x_proj {rows} rows")
+    u = u.contiguous()
+    dev = u.device
+    a2 = (A.float() * LOG2E).contiguous()
+    dsk = D.float().contiguous()
+    wdt = dt_proj_weight.float().contiguous()
+    bias = dt_bias.float().contiguous()
+    # projection rows dt_raw | B | C, each group starting on a 16-byte boundary (vector loads)
+    align = max(1, 16 // u.element_size())
+    bo = -(-R // align) * align
+    co = bo + -(-N // align) * align
+    pw = co + -(-N // align) * align
+    launch = launch or LAUNCH
+    DB = launch.d_block
+    n_db = -(-d // DB)
+    # segments of whole windows scanned in parallel: enough programs to fill the GPU
+    n_seg = max(1, min(n_win, launch.programs // max(1, b * n_db)))
+    seg_win = -(-n_win // n_seg)
+    n_seg = -(-n_win // seg_win)
+    hout = torch.empty(b, n_seg, d, N, dtype=torch.float32, device=dev)
+    aout = torch.empty_like(hout)
+    hin = torch.empty_like(hout)
+    y = torch.empty(b, L, d, dtype=torch.float32, device=dev)
+    w_pad = torch.zeros(pw, d, dtype=u.dtype, device=dev)
+    grid = (n_seg, b * n_db)
+    dn = d * N
+    carry_block = 128
+    for k in range(n_dir):
+        w_pad[:R] = x_proj_weight[k, :R]
+        w_pad[bo : bo + N] = x_proj_weight[k, R : R + N]
+        w_pad[co : co + N] = x_proj_weight[k, R + N :]
+        proj = torch.matmul(u, w_pad.t())  # (B, L, pw)
+        common = dict(
+            n_win=n_win, n_wr=n_wr, n_wc=n_wc, seg_win=seg_win, n_seg=n_seg, K=k, PW=pw, BO=bo,
+            CO=co, D=d, N=N, R=R, WS=window, DB=DB, num_warps=launch.num_warps,
+        )  # fmt: skip
+        args = (u, proj, a2, dsk, wdt, bias, hin, hout, aout, y)
+        kern._scan_seq_kernel[grid](*args, OUTPUT=False, ACCUMULATE=False, **common)
+        kern._carry_kernel[(b, -(-dn // carry_block))](
+            hout, aout, hin, n_seg, dn, SB=32, BLOCK=carry_block
+        )
+        kern._scan_seq_kernel[grid](*args, OUTPUT=True, ACCUMULATE=k > 0, **common)
+        del proj
+    return y
+
+
+def norm_gate(
+    y: torch.Tensor,
+    z: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor,
+    eps: float,
+    modality: int,
+    row0: int,
+    window: int,
+) -> torch.Tensor:
+    """`LayerNorm(y) * SiLU(z)` for rows `row0..row0+h` of one modality, read from the scan's
+    window-major output.
+
+    Args:
+        y: (B, H/ws, W/ws, 2, ws, ws, d) float32 scan output.
+        z: (B, h, W, d) contiguous gate of those rows (any float dtype).
+        weight, bias: (d,) LayerNorm affine; eps: added to the variance.
+        modality: 0 MS, 1 PAN; row0: first image row (multiple of `window`).
+
+    Returns:
+        (B, h, W, d) in z's dtype.
+    """
+    from . import scan_triton_kernels as kern
+
+    b, rows, w, d = z.shape
+    n_wr, n_wc = y.shape[1], y.shape[2]
+    out = torch.empty_like(z)
+    block = 32
+    grid = (-(-(b * rows * w) // block),)
+    kern._norm_gate_kernel[grid](
+        y, z, weight.float().contiguous(), bias.float().contiguous(), out, b * rows * w,
+        rows, w, row0, n_wr, n_wc, modality, eps, D=d, DP=triton_next_pow2(d), WS=window,
+        BLOCK=block, num_warps=4,
+    )  # fmt: skip
+    return out
+
+
+def triton_next_pow2(n: int) -> int:
+    """Smallest power of two >= n."""
+    return 1 << max(0, (n - 1).bit_length())

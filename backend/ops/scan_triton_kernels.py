@@ -1,0 +1,207 @@
+"""Triton kernels of the windowed MI selective scan (imported only by `scan_triton`).
+
+The tokens live in one *window-major* buffer (B, L, D), L = 2*H*W: window after window in
+row-major order, inside each window its MS pixels then its PAN pixels, each row-major. That is
+the sequence of direction 0; the other three directions visit the same windows in another order
+and the pixels of a window in another fixed order, so no direction's sequence is ever gathered
+into a copy.
+
+A sequence is cut into segments of whole windows, scanned in parallel:
+- pass "state" scans every segment from a zero state and keeps its end state and its total decay
+  `exp(A * sum_t delta_t)`;
+- `_carry_kernel` chains the segments: the state entering segment s;
+- pass "output" scans every segment again from its true entering state and adds `y_t` into the
+  output rows.
+Softplus and the step-size projection (`dt_rank` -> d_inner) are applied on the fly; every sum
+is float32.
+"""
+
+from __future__ import annotations
+
+import triton
+import triton.language as tl
+
+
+@triton.jit
+def _combine(a1, b1, a2, b2):
+    # (a1, b1) then (a2, b2): h -> a2 * (a1 * h + b1) + b2
+    return a1 * a2, a2 * b1 + b2
+
+
+@triton.jit
+def _softplus(x):
+    # log(1 + e^x) without losing e^x when it is small; x itself above 20 (as mamba-ssm)
+    e = tl.exp(x)
+    small = e * (1.0 - e * (0.5 - e * (1.0 / 3.0)))
+    return tl.where(x > 20.0, x, tl.where(e < 1e-3, small, tl.log(1.0 + e)))
+
+
+@triton.jit
+def _pixel(j, K: tl.constexpr, WS: tl.constexpr):
+    """Pixel (row-major index in its window) of the j-th token of a modality in direction K."""
+    G: tl.constexpr = WS * WS
+    if K % 2 == 1:
+        j = G - 1 - j
+    if K >= 2:
+        j = (j % WS) * WS + j // WS
+    return j
+
+
+@triton.jit
+def _scan_seq_kernel(
+    u_ptr,  # (B, L, D) tokens, window-major
+    p_ptr,  # (B, L, PW) projections: dt_raw at columns [0, R), B at [BO, BO+N), C at [CO, CO+N)
+    a2_ptr,  # (4, D, N) A * log2(e)
+    dskip_ptr,  # (4, D)
+    wdt_ptr,  # (4, D, R)
+    bias_ptr,  # (4, D)
+    hin_ptr,  # (B, S, D, N) state entering each segment (pass "output")
+    hout_ptr,  # (B, S, D, N) end state of each segment from zero (pass "state")
+    aout_ptr,  # (B, S, D, N) total decay of each segment (pass "state")
+    y_ptr,  # (B, L, D) float32 output
+    n_win,
+    n_wr,
+    n_wc,
+    seg_win,
+    n_seg,
+    K: tl.constexpr,
+    PW: tl.constexpr,
+    BO: tl.constexpr,
+    CO: tl.constexpr,
+    D: tl.constexpr,
+    N: tl.constexpr,
+    R: tl.constexpr,
+    WS: tl.constexpr,
+    DB: tl.constexpr,
+    OUTPUT: tl.constexpr,
+    ACCUMULATE: tl.constexpr,
+):
+    """Token after token, window after window: a segment is `seg_win` whole windows of
+    direction K's sequence, so the 2 * WS^2 tokens of a window sit at fixed offsets from the
+    window's first row and their loads are issued together. States are (N, DB): each thread
+    holds all N states of its channel."""
+    seg = tl.program_id(0)
+    n_db: tl.constexpr = (D + DB - 1) // DB
+    G: tl.constexpr = WS * WS
+    pid = tl.program_id(1)
+    db = pid % n_db
+    b = pid // n_db
+    d = db * DB + tl.arange(0, DB)
+    dmask = d < D
+    n = tl.arange(0, N)
+    kd = K * D + d
+    a2 = tl.load(a2_ptr + kd[None, :] * N + n[:, None], mask=dmask[None, :], other=0.0)
+    bias = tl.load(bias_ptr + kd, mask=dmask, other=0.0)
+    dsk = tl.load(dskip_ptr + kd, mask=dmask, other=0.0)
+    state_off = ((b * n_seg + seg) * D + d[None, :]) * N + n[:, None]
+    smask = dmask[None, :] & (n[:, None] < N)
+    if OUTPUT:
+        h = tl.load(hin_ptr + state_off, mask=smask, other=0.0)
+    else:
+        h = tl.zeros((N, DB), dtype=tl.float32)
+    sum_delta = tl.zeros((DB,), dtype=tl.float32)
+    L = n_win * 2 * G
+    u_base = u_ptr + b.to(tl.int64) * L * D
+    p_base = p_ptr + b.to(tl.int64) * L * PW
+    y_base = y_ptr + b.to(tl.int64) * L * D
+    w_start = seg * seg_win
+    w_end = tl.minimum(w_start + seg_win, n_win)
+    for wi in range(w_start, w_end):
+        # the window visited wi-th by direction K
+        wv = n_win - 1 - wi if K % 2 == 1 else wi
+        if K >= 2:
+            wc = wv // n_wr
+            wv = (wv - wc * n_wr) * n_wc + wc
+        base = wv.to(tl.int64) * 2 * G
+        for j in tl.static_range(2 * G):
+            row = base + (j // G) * G + _pixel(j % G, K, WS)
+            u = tl.load(u_base + row * D + d, mask=dmask, other=0.0).to(tl.float32)
+            raw = bias
+            for r in tl.static_range(R):
+                w_r = tl.load(wdt_ptr + kd * R + r, mask=dmask, other=0.0)
+                raw += tl.load(p_base + row * PW + r).to(tl.float32) * w_r
+            delta = tl.where(dmask, _softplus(raw), 0.0)
+            bn = tl.load(p_base + row * PW + BO + n).to(tl.float32)
+            h = tl.exp2(delta[None, :] * a2) * h + bn[:, None] * (delta * u)[None, :]
+            if OUTPUT:
+                cn = tl.load(p_base + row * PW + CO + n).to(tl.float32)
+                y = tl.sum(h * cn[:, None], axis=0) + dsk * u
+                y_ptrs = y_base + row * D + d
+                if ACCUMULATE:
+                    y += tl.load(y_ptrs, mask=dmask, other=0.0)
+                tl.store(y_ptrs, y, mask=dmask)
+            else:
+                sum_delta += delta
+    if not OUTPUT:
+        tl.store(hout_ptr + state_off, h, mask=smask)
+        tl.store(aout_ptr + state_off, tl.exp2(sum_delta[None, :] * a2), mask=smask)
+
+
+@triton.jit
+def _carry_kernel(hout_ptr, aout_ptr, hin_ptr, n_seg, DN, SB: tl.constexpr, BLOCK: tl.constexpr):
+    """hin[b, 0] = 0, hin[b, s + 1] = aout[b, s] * hin[b, s] + hout[b, s] over (D*N) lanes,
+    SB segments at a time (an associative scan inside each group)."""
+    b = tl.program_id(0)
+    i = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
+    mask = i < DN
+    h = tl.zeros((BLOCK,), dtype=tl.float32)
+    base = b.to(tl.int64) * n_seg * DN
+    tl.store(hin_ptr + base + i, h, mask=mask)
+    sb = tl.arange(0, SB)
+    for s0 in range(0, n_seg, SB):
+        s = s0 + sb
+        m2 = (s < n_seg)[:, None] & mask[None, :]
+        off = base + s[:, None].to(tl.int64) * DN + i[None, :]
+        a = tl.load(aout_ptr + off, mask=m2, other=1.0)
+        hh = tl.load(hout_ptr + off, mask=m2, other=0.0)
+        a_c, h_c = tl.associative_scan((a, hh), 0, _combine)
+        after = a_c * h[None, :] + h_c  # state after segment s
+        nxt = (s + 1 < n_seg)[:, None] & mask[None, :]
+        tl.store(hin_ptr + off + DN, after, mask=nxt)
+        h = tl.sum(tl.where((sb == SB - 1)[:, None], after, 0.0), axis=0)
+
+
+@triton.jit
+def _norm_gate_kernel(
+    y_ptr,  # (B, n_wr, n_wc, 2, WS, WS, D) float32 scan output
+    z_ptr,  # (B, rows, W, D) gate
+    w_ptr,
+    b_ptr,
+    out_ptr,  # (B, rows, W, D)
+    n_pix,
+    rows,
+    W,
+    row0,
+    n_wr,
+    n_wc,
+    modality,
+    eps,
+    D: tl.constexpr,
+    DP: tl.constexpr,
+    WS: tl.constexpr,
+    BLOCK: tl.constexpr,
+):
+    """LayerNorm over the channels of the scan output, times SiLU(z), for a block of pixels."""
+    q = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    qmask = q < n_pix
+    c = q % W
+    r = (q // W) % rows
+    b = q // (W * rows)
+    img_r = row0 + r
+    G: tl.constexpr = WS * WS
+    win = (b * n_wr + img_r // WS) * n_wc + c // WS
+    src = ((win * 2 + modality) * G + (img_r % WS) * WS + c % WS).to(tl.int64)
+    ch = tl.arange(0, DP)
+    cmask = ch < D
+    m2 = qmask[:, None] & cmask[None, :]
+    y = tl.load(y_ptr + src[:, None] * D + ch[None, :], mask=m2, other=0.0)
+    mean = tl.sum(y, axis=1) / D
+    diff = tl.where(m2, y - mean[:, None], 0.0)
+    var = tl.sum(diff * diff, axis=1) / D
+    wgt = tl.load(w_ptr + ch, mask=cmask, other=0.0)
+    bia = tl.load(b_ptr + ch, mask=cmask, other=0.0)
+    yn = diff * tl.rsqrt(var + eps)[:, None] * wgt[None, :] + bia[None, :]
+    zo = q.to(tl.int64)[:, None] * D + ch[None, :]
+    z = tl.load(z_ptr + zo, mask=m2, other=0.0).to(tl.float32)
+    g = yn * z * tl.sigmoid(z)
+    tl.store(out_ptr + zo, g.to(out_ptr.dtype.element_ty), mask=m2)
