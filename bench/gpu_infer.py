@@ -983,10 +983,11 @@ def main() -> int:
     if "tiles" in want:
         reserve = 0 if q else 90  # for the scene, metrics and training sections
         best = section("tiles", 30)(tiles)(net, dev, card, q, sizes, precisions, reserve) or {}
-    mixed = pick_mixed(best)
+    # without a tiles section to choose from: the storage-saving mixed precision
+    mixed = pick_mixed(best) if best else "bf16-scan"
     log(f"mixed precision used below: {mixed}")
     if "scene" in want:
-        runs = [("fp32", 1024, 1), (mixed, 1024, 1), (mixed, 512, 4)]
+        runs = [("fp32", 1024, 1), (mixed, 1024, 1), (mixed, 2048, 1)]
         if dev.type == "cuda" and torch.cuda.device_count() > 1:
             # scaling over the GPUs of the host: the same runs on every GPU ("all")
             runs += [("fp32", 1024, 1, "all"), (mixed, 1024, 1, "all")]

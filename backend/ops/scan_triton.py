@@ -20,12 +20,14 @@ LOG2E = 1.0 / math.log(2.0)
 
 @dataclass(frozen=True)
 class ScanLaunch:
-    """Launch shape of the Triton scan: channels per program, warps per program, and how many
-    programs the segment length is chosen to reach (measured: bench/scan_triton.py)."""
+    """Launch shape of the Triton scan: channels per program, warps per program, how many
+    programs the segment length is chosen to reach, tokens per loop step (measured:
+    bench/scan_triton.py)."""
 
     d_block: int = 32
     num_warps: int = 1
     programs: int = 4096
+    unroll: int = 2
 
 
 # the launch shape used when none is given (read at call time: benchmarks may replace it)
@@ -117,10 +119,10 @@ def mi_scan(
     launch = launch or LAUNCH
     DB = launch.d_block
     n_db = -(-d // DB)
-    # segments of whole windows scanned in parallel: enough programs to fill the GPU
-    n_seg = max(1, min(n_win, launch.programs // max(1, b * n_db)))
-    seg_win = -(-n_win // n_seg)
-    n_seg = -(-n_win // seg_win)
+    # segments scanned in parallel: enough programs to fill the GPU
+    n_seg = max(1, min(-(-L // launch.unroll), launch.programs // max(1, b * n_db)))
+    seg_len = -(-L // n_seg)
+    n_seg = -(-L // seg_len)
     hout = torch.empty(b, n_seg, d, N, dtype=torch.float32, device=dev)
     aout = torch.empty_like(hout)
     hin = torch.empty_like(hout)
@@ -135,8 +137,9 @@ def mi_scan(
         w_pad[co : co + N] = x_proj_weight[k, R + N :]
         proj = torch.matmul(u, w_pad.t())  # (B, L, pw)
         common = dict(
-            n_win=n_win, n_wr=n_wr, n_wc=n_wc, seg_win=seg_win, n_seg=n_seg, K=k, PW=pw, BO=bo,
-            CO=co, D=d, N=N, R=R, WS=window, DB=DB, num_warps=launch.num_warps,
+            L=L, n_win=n_win, n_wr=n_wr, n_wc=n_wc, seg_len=seg_len, n_seg=n_seg, k=k, PW=pw,
+            BO=bo, CO=co, D=d, N=N, R=R, WS=window, UNROLL=launch.unroll, DB=DB,
+            num_warps=launch.num_warps,
         )  # fmt: skip
         args = (u, proj, a2, dsk, wdt, bias, hin, hout, aout, y)
         kern._scan_seq_kernel[grid](*args, OUTPUT=False, ACCUMULATE=False, **common)

@@ -3,10 +3,10 @@
 The tokens live in one *window-major* buffer (B, L, D), L = 2*H*W: window after window in
 row-major order, inside each window its MS pixels then its PAN pixels, each row-major. That is
 the sequence of direction 0; the other three directions visit the same windows in another order
-and the pixels of a window in another fixed order, so no direction's sequence is ever gathered
-into a copy.
+and the pixels of a window in another fixed order (`_row`), so no direction's sequence is ever
+gathered into a copy.
 
-A sequence is cut into segments of whole windows, scanned in parallel:
+A sequence is cut into segments scanned in parallel:
 - pass "state" scans every segment from a zero state and keeps its end state and its total decay
   `exp(A * sum_t delta_t)`;
 - `_carry_kernel` chains the segments: the state entering segment s;
@@ -37,14 +37,21 @@ def _softplus(x):
 
 
 @triton.jit
-def _pixel(j, K: tl.constexpr, WS: tl.constexpr):
-    """Pixel (row-major index in its window) of the j-th token of a modality in direction K."""
+def _row(t, k, n_win, n_wr, n_wc, WS: tl.constexpr):
+    """Buffer row of the t-th token of direction k's sequence."""
     G: tl.constexpr = WS * WS
-    if K % 2 == 1:
-        j = G - 1 - j
-    if K >= 2:
-        j = (j % WS) * WS + j // WS
-    return j
+    wi = t // (2 * G)
+    mod = (t // G) % 2
+    pix = t % G
+    if k % 2 == 1:  # per-modality reverse: windows and pixels reversed, MS still first
+        wi = n_win - 1 - wi
+        pix = G - 1 - pix
+    if k >= 2:  # column-major windows, column-major pixels
+        wc = wi // n_wr
+        pc = pix // WS
+        wi = (wi - wc * n_wr) * n_wc + wc
+        pix = (pix - pc * WS) * WS + pc
+    return (wi * 2 + mod) * G + pix
 
 
 @triton.jit
@@ -59,12 +66,13 @@ def _scan_seq_kernel(
     hout_ptr,  # (B, S, D, N) end state of each segment from zero (pass "state")
     aout_ptr,  # (B, S, D, N) total decay of each segment (pass "state")
     y_ptr,  # (B, L, D) float32 output
+    L,
     n_win,
     n_wr,
     n_wc,
-    seg_win,
+    seg_len,
     n_seg,
-    K: tl.constexpr,
+    k,
     PW: tl.constexpr,
     BO: tl.constexpr,
     CO: tl.constexpr,
@@ -72,24 +80,22 @@ def _scan_seq_kernel(
     N: tl.constexpr,
     R: tl.constexpr,
     WS: tl.constexpr,
+    UNROLL: tl.constexpr,
     DB: tl.constexpr,
     OUTPUT: tl.constexpr,
     ACCUMULATE: tl.constexpr,
 ):
-    """Token after token, window after window: a segment is `seg_win` whole windows of
-    direction K's sequence, so the 2 * WS^2 tokens of a window sit at fixed offsets from the
-    window's first row and their loads are issued together. States are (N, DB): each thread
-    holds all N states of its channel."""
+    """Token after token inside a segment of direction k's sequence; states are (N, DB), each
+    thread holding all N states of its channel; `UNROLL` tokens per loop step."""
     seg = tl.program_id(0)
     n_db: tl.constexpr = (D + DB - 1) // DB
-    G: tl.constexpr = WS * WS
     pid = tl.program_id(1)
     db = pid % n_db
     b = pid // n_db
     d = db * DB + tl.arange(0, DB)
     dmask = d < D
     n = tl.arange(0, N)
-    kd = K * D + d
+    kd = k * D + d
     a2 = tl.load(a2_ptr + kd[None, :] * N + n[:, None], mask=dmask[None, :], other=0.0)
     bias = tl.load(bias_ptr + kd, mask=dmask, other=0.0)
     dsk = tl.load(dskip_ptr + kd, mask=dmask, other=0.0)
@@ -100,27 +106,23 @@ def _scan_seq_kernel(
     else:
         h = tl.zeros((N, DB), dtype=tl.float32)
     sum_delta = tl.zeros((DB,), dtype=tl.float32)
-    L = n_win * 2 * G
     u_base = u_ptr + b.to(tl.int64) * L * D
     p_base = p_ptr + b.to(tl.int64) * L * PW
     y_base = y_ptr + b.to(tl.int64) * L * D
-    w_start = seg * seg_win
-    w_end = tl.minimum(w_start + seg_win, n_win)
-    for wi in range(w_start, w_end):
-        # the window visited wi-th by direction K
-        wv = n_win - 1 - wi if K % 2 == 1 else wi
-        if K >= 2:
-            wc = wv // n_wr
-            wv = (wv - wc * n_wr) * n_wc + wc
-        base = wv.to(tl.int64) * 2 * G
-        for j in tl.static_range(2 * G):
-            row = base + (j // G) * G + _pixel(j % G, K, WS)
-            u = tl.load(u_base + row * D + d, mask=dmask, other=0.0).to(tl.float32)
+    t_start = seg * seg_len
+    t_end = tl.minimum(t_start + seg_len, L)
+    for c in range(t_start, t_end, UNROLL):
+        for j in tl.static_range(UNROLL):
+            t = c + j
+            valid = t < t_end
+            row = tl.where(valid, _row(t, k, n_win, n_wr, n_wc, WS), 0).to(tl.int64)
+            vm = dmask & valid
+            u = tl.load(u_base + row * D + d, mask=vm, other=0.0).to(tl.float32)
             raw = bias
             for r in tl.static_range(R):
                 w_r = tl.load(wdt_ptr + kd * R + r, mask=dmask, other=0.0)
                 raw += tl.load(p_base + row * PW + r).to(tl.float32) * w_r
-            delta = tl.where(dmask, _softplus(raw), 0.0)
+            delta = tl.where(vm, _softplus(raw), 0.0)  # invalid tokens: identity step
             bn = tl.load(p_base + row * PW + BO + n).to(tl.float32)
             h = tl.exp2(delta[None, :] * a2) * h + bn[:, None] * (delta * u)[None, :]
             if OUTPUT:
@@ -128,8 +130,8 @@ def _scan_seq_kernel(
                 y = tl.sum(h * cn[:, None], axis=0) + dsk * u
                 y_ptrs = y_base + row * D + d
                 if ACCUMULATE:
-                    y += tl.load(y_ptrs, mask=dmask, other=0.0)
-                tl.store(y_ptrs, y, mask=dmask)
+                    y += tl.load(y_ptrs, mask=vm, other=0.0)
+                tl.store(y_ptrs, y, mask=vm)
             else:
                 sum_delta += delta
     if not OUTPUT:
