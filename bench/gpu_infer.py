@@ -946,6 +946,11 @@ def main() -> int:
     ap.add_argument("--device", default=None)
     ap.add_argument("--no-gdal", action="store_true", help="scene through tifffile even with GDAL")
     ap.add_argument("--sections", default="check,tiles,scene,metrics,training,variants,profile")
+    ap.add_argument(
+        "--scene-runs",
+        default=None,
+        help="scene runs as precision:tile:batch[:devices],... (default: a fixed set)",
+    )
     args = ap.parse_args()
     if args.prepare:
         return prepare()
@@ -993,6 +998,11 @@ def main() -> int:
             runs += [("fp32", 1024, 1, "all"), (mixed, 1024, 1, "all")]
         if q:
             runs = [("fp32", 64, 1), (mixed, 64, 2)]
+        if args.scene_runs:
+            runs = [
+                (p, int(t), int(b), *rest)
+                for p, t, b, *rest in (r.split(":") for r in args.scene_runs.split(","))
+            ]
         section("scene", 30 if q else 60)(scene)(net, dev, card, q, runs, not args.no_gdal)
     if "metrics" in want:
         section("metrics", 10)(metrics)(net, dev, card, q, [mixed], name)

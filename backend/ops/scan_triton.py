@@ -9,6 +9,7 @@ never load it; `TRITON_INTERPRET=1` runs the same kernels on a CPU (tests).
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import math
 from dataclasses import dataclass
@@ -96,10 +97,8 @@ def mi_scan(
     Returns:
         (B, L, d) float32: `sum_k y_k` at each token's row.
     """
-    from . import scan_triton_kernels as kern
-
     b, L, d = u.shape
-    n_dir, rows, _ = x_proj_weight.shape
+    rows = x_proj_weight.shape[1]
     R = dt_proj_weight.shape[-1]
     N = A.shape[-1]
     n_win = n_wr * n_wc
@@ -123,6 +122,42 @@ def mi_scan(
     n_seg = max(1, min(-(-L // launch.unroll), launch.programs // max(1, b * n_db)))
     seg_len = -(-L // n_seg)
     n_seg = -(-L // seg_len)
+    with _on(dev):
+        return _scan_directions(
+            u, x_proj_weight, a2, dsk, wdt, bias, (n_wr, n_wc, window), (R, N, bo, co, pw),
+            (n_seg, seg_len), launch,
+        )  # fmt: skip
+
+
+def _on(dev: torch.device) -> contextlib.AbstractContextManager:
+    """Make `dev` the current CUDA device: Triton launches on the current device, and a worker
+    thread of the multi-GPU dispatcher may hold tensors of another one."""
+    return torch.cuda.device(dev) if dev.type == "cuda" else contextlib.nullcontext()
+
+
+def _scan_directions(
+    u: torch.Tensor,
+    x_proj_weight: torch.Tensor,
+    a2: torch.Tensor,
+    dsk: torch.Tensor,
+    wdt: torch.Tensor,
+    bias: torch.Tensor,
+    grid_shape: tuple[int, int, int],
+    cols: tuple[int, int, int, int, int],
+    segments: tuple[int, int],
+    launch: ScanLaunch,
+) -> torch.Tensor:
+    """The launches of `mi_scan`: per direction one projection, state pass, carry, output pass."""
+    from . import scan_triton_kernels as kern
+
+    b, L, d = u.shape
+    dev = u.device
+    n_wr, n_wc, window = grid_shape
+    R, N, bo, co, pw = cols
+    n_seg, seg_len = segments
+    n_win = n_wr * n_wc
+    DB = launch.d_block
+    n_db = -(-d // DB)
     hout = torch.empty(b, n_seg, d, N, dtype=torch.float32, device=dev)
     aout = torch.empty_like(hout)
     hin = torch.empty_like(hout)
@@ -131,7 +166,7 @@ def mi_scan(
     grid = (n_seg, b * n_db)
     dn = d * N
     carry_block = 128
-    for k in range(n_dir):
+    for k in range(x_proj_weight.shape[0]):
         w_pad[:R] = x_proj_weight[k, :R]
         w_pad[bo : bo + N] = x_proj_weight[k, R : R + N]
         w_pad[co : co + N] = x_proj_weight[k, R + N :]
@@ -180,11 +215,12 @@ def norm_gate(
     out = torch.empty_like(z)
     block = 32
     grid = (-(-(b * rows * w) // block),)
-    kern._norm_gate_kernel[grid](
-        y, z, weight.float().contiguous(), bias.float().contiguous(), out, b * rows * w,
-        rows, w, row0, n_wr, n_wc, modality, eps, D=d, DP=triton_next_pow2(d), WS=window,
-        BLOCK=block, num_warps=4,
-    )  # fmt: skip
+    with _on(z.device):
+        kern._norm_gate_kernel[grid](
+            y, z, weight.float().contiguous(), bias.float().contiguous(), out, b * rows * w,
+            rows, w, row0, n_wr, n_wc, modality, eps, D=d, DP=triton_next_pow2(d), WS=window,
+            BLOCK=block, num_warps=4,
+        )  # fmt: skip
     return out
 
 
