@@ -162,7 +162,7 @@ class MIMixer(nn.Module):
         if self.path == "auto" or (self.path == "windowed" and engine != "triton"):
             if engine == "triton":
                 return "windowed"
-            return "segmented" if engine in ("cuda", "triton") else "streamed"
+            return "segmented" if engine == "cuda" else "streamed"
         if self.path == "streamed" and engine not in ("chunked", "native"):
             return "segmented"  # the streamed path scans with the CPU engines only
         return self.path
