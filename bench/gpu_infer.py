@@ -25,7 +25,8 @@ Prepare the data folder here (needs GDAL and ../shared/data), then run on the GP
     python bench/gpu_infer.py --prepare            # writes .gpu/infer/ (git-ignored)
     bash .gpu/build_mamba_ssm.sh && python3 bench/gpu_infer.py --budget 230
 On a CPU, `--quick` runs every section on tiny sizes (a smoke test of the script).
-Measured tables: bench/results/gpu_infer_h200.md.
+Measured tables: bench/results/gpu_infer_h200.md, gpu_infer_h200x2.md (mamba-ssm's kernel) and
+gpu_infer_triton_h200.md (the Triton engine).
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ Sections (tables printed as measured and written to `$OUT/scan_triton.md`):
 
     python3 bench/scan_triton.py --budget 400            # on the GPU machine
 Data: `.gpu/infer/` written by `python bench/gpu_infer.py --prepare`.
+Measured tables: bench/results/gpu_infer_triton_h200.md.
 """
 
 from __future__ import annotations
