@@ -453,6 +453,7 @@ class MIMixer(nn.Module):
                 a, c = max(0, r0 - 1), min(h, r1 + 1)
                 part = self._inner(norm(x[..., a:c, :]), proj, conv)
                 to_window_major(part[..., r0 - a : r1 - a, :], buf, i, r0)
+                del part  # not alive during the scan (peak memory)
         A, D = self._scan_params()
         # the scan's inputs stay in their storage type even under autocast
         with torch.autocast(device_type=dev.type, enabled=False):
