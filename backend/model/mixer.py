@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -50,6 +51,26 @@ def segment_orders(h: int, w: int, window: int, device: torch.device) -> torch.T
         order = torch.stack([mi_order(h, w, window, k) for k in range(N_DIRECTIONS)])
         _segment_orders[key] = order.to(device=device, dtype=torch.int32)
     return _segment_orders[key]
+
+
+def _store_updates(
+    x: torch.Tensor,
+    in_place: bool,
+    rows: int,
+    update: Callable[[int, int], torch.Tensor],
+) -> torch.Tensor:
+    """Updates `update(r0, r1)` (B, F, r1 - r0, W) of each band of `rows` rows, added to `x`
+    in place (`in_place`) or written into a new tensor shaped like `x`."""
+    target = x if in_place else torch.empty_like(x)
+    h = x.shape[-2]
+    for r0 in range(0, h, rows):
+        r1 = min(h, r0 + rows)
+        upd = update(r0, r1)
+        if in_place:
+            target[..., r0:r1, :].add_(upd)
+        else:
+            target[..., r0:r1, :] = upd
+    return target
 
 
 def _pointwise(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
@@ -318,15 +339,12 @@ class MIMixer(nn.Module):
             (slice(hw, 2 * hw), p, norm_p, self.in_proj_pan, self.out_norm_pan, self.out_proj_pan),
         ):
             y_view = acc[:, y_rows].view(b, h, w, d).permute(0, 3, 1, 2)  # (B, d, H, W) view
-            target = x if norms is not None else torch.empty_like(x)
-            for r0 in range(0, h, rows):
-                band = slice(r0, min(h, r0 + rows))
-                upd = self._output(y_view[..., band, :], norm_x(x[..., band, :]), proj, norm, out)
-                if norms is not None:
-                    target[..., band, :].add_(upd)
-                else:
-                    target[..., band, :] = upd
-            outs.append(target)
+
+            def update(r0, r1, y_view=y_view, x=x, norm_x=norm_x, proj=proj, norm=norm, out=out):
+                x_band = norm_x(x[..., r0:r1, :])
+                return self._output(y_view[..., r0:r1, :], x_band, proj, norm, out)
+
+            outs.append(_store_updates(x, norms is not None, rows, update))
         return outs[0], outs[1]
 
     def _forward_segmented(
@@ -410,16 +428,12 @@ class MIMixer(nn.Module):
             (slice(hw, L), p, norm_p, self.in_proj_pan, self.out_norm_pan, self.out_proj_pan),
         ):
             y_view = acc[:, :, cols].view(b, d, h, w)
-            target = x if norms is not None else torch.empty_like(x)
-            for r0 in range(0, h, rows):
-                band = slice(r0, min(h, r0 + rows))
-                y_band = y_view[..., band, :].to(x.dtype)
-                upd = self._output(y_band, norm_x(x[..., band, :]), proj, norm, out)
-                if norms is not None:
-                    target[..., band, :].add_(upd)
-                else:
-                    target[..., band, :] = upd
-            outs.append(target)
+
+            def update(r0, r1, y_view=y_view, x=x, norm_x=norm_x, proj=proj, norm=norm, out=out):
+                y_band = y_view[..., r0:r1, :].to(x.dtype)
+                return self._output(y_band, norm_x(x[..., r0:r1, :]), proj, norm, out)
+
+            outs.append(_store_updates(x, norms is not None, rows, update))
         return outs[0], outs[1]
 
     def _forward_windowed(
@@ -476,16 +490,12 @@ class MIMixer(nn.Module):
                 (p, norm_p, self.in_proj_pan, self.out_norm_pan, self.out_proj_pan),
             )
         ):
-            target = x if norms is not None else torch.empty_like(x)
-            for r0 in range(0, h, rows):
-                r1 = min(h, r0 + rows)
+
+            def update(r0, r1, i=i, x=x, norm_x=norm_x, proj=proj, norm=norm, out=out):
                 x_rows = norm_x(x[..., r0:r1, :]).permute(0, 2, 3, 1)  # (B, r, W, F)
                 z = F.linear(x_rows, proj.weight[d:]).contiguous()  # (B, r, W, d)
                 g = norm_gate(y, z, norm.weight, norm.bias, norm.eps, i, r0, ws)
-                upd = F.linear(g, out.weight).permute(0, 3, 1, 2)
-                if norms is not None:
-                    target[..., r0:r1, :].add_(upd)
-                else:
-                    target[..., r0:r1, :] = upd
-            outs.append(target)
+                return F.linear(g, out.weight).permute(0, 3, 1, 2)
+
+            outs.append(_store_updates(x, norms is not None, rows, update))
         return outs[0], outs[1]

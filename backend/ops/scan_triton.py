@@ -73,6 +73,12 @@ def from_window_major(buf: torch.Tensor, modality: int, row0: int, rows: int) ->
     return part.permute(0, 1, 3, 2, 4, 5).reshape(b, r * ws, c * ws, buf.shape[-1])
 
 
+def _on(dev: torch.device) -> contextlib.AbstractContextManager:
+    """Make `dev` the current CUDA device: Triton launches on the current device, and a worker
+    thread of the multi-GPU dispatcher may hold tensors of another one."""
+    return torch.cuda.device(dev) if dev.type == "cuda" else contextlib.nullcontext()
+
+
 def mi_scan(
     u: torch.Tensor,
     x_proj_weight: torch.Tensor,
@@ -97,6 +103,8 @@ def mi_scan(
     Returns:
         (B, L, d) float32: `sum_k y_k` at each token's row.
     """
+    from . import scan_triton_kernels as kern
+
     b, L, d = u.shape
     rows = x_proj_weight.shape[1]
     R = dt_proj_weight.shape[-1]
@@ -122,42 +130,6 @@ def mi_scan(
     n_seg = max(1, min(-(-L // launch.unroll), launch.programs // max(1, b * n_db)))
     seg_len = -(-L // n_seg)
     n_seg = -(-L // seg_len)
-    with _on(dev):
-        return _scan_directions(
-            u, x_proj_weight, a2, dsk, wdt, bias, (n_wr, n_wc, window), (R, N, bo, co, pw),
-            (n_seg, seg_len), launch,
-        )  # fmt: skip
-
-
-def _on(dev: torch.device) -> contextlib.AbstractContextManager:
-    """Make `dev` the current CUDA device: Triton launches on the current device, and a worker
-    thread of the multi-GPU dispatcher may hold tensors of another one."""
-    return torch.cuda.device(dev) if dev.type == "cuda" else contextlib.nullcontext()
-
-
-def _scan_directions(
-    u: torch.Tensor,
-    x_proj_weight: torch.Tensor,
-    a2: torch.Tensor,
-    dsk: torch.Tensor,
-    wdt: torch.Tensor,
-    bias: torch.Tensor,
-    grid_shape: tuple[int, int, int],
-    cols: tuple[int, int, int, int, int],
-    segments: tuple[int, int],
-    launch: ScanLaunch,
-) -> torch.Tensor:
-    """The launches of `mi_scan`: per direction one projection, state pass, carry, output pass."""
-    from . import scan_triton_kernels as kern
-
-    b, L, d = u.shape
-    dev = u.device
-    n_wr, n_wc, window = grid_shape
-    R, N, bo, co, pw = cols
-    n_seg, seg_len = segments
-    n_win = n_wr * n_wc
-    DB = launch.d_block
-    n_db = -(-d // DB)
     hout = torch.empty(b, n_seg, d, N, dtype=torch.float32, device=dev)
     aout = torch.empty_like(hout)
     hin = torch.empty_like(hout)
@@ -166,23 +138,24 @@ def _scan_directions(
     grid = (n_seg, b * n_db)
     dn = d * N
     carry_block = 128
-    for k in range(x_proj_weight.shape[0]):
-        w_pad[:R] = x_proj_weight[k, :R]
-        w_pad[bo : bo + N] = x_proj_weight[k, R : R + N]
-        w_pad[co : co + N] = x_proj_weight[k, R + N :]
-        proj = torch.matmul(u, w_pad.t())  # (B, L, pw)
-        common = dict(
-            L=L, n_win=n_win, n_wr=n_wr, n_wc=n_wc, seg_len=seg_len, n_seg=n_seg, k=k, PW=pw,
-            BO=bo, CO=co, D=d, N=N, R=R, WS=window, UNROLL=launch.unroll, DB=DB,
-            num_warps=launch.num_warps,
-        )  # fmt: skip
-        args = (u, proj, a2, dsk, wdt, bias, hin, hout, aout, y)
-        kern._scan_seq_kernel[grid](*args, OUTPUT=False, ACCUMULATE=False, **common)
-        kern._carry_kernel[(b, -(-dn // carry_block))](
-            hout, aout, hin, n_seg, dn, SB=32, BLOCK=carry_block
-        )
-        kern._scan_seq_kernel[grid](*args, OUTPUT=True, ACCUMULATE=k > 0, **common)
-        del proj
+    with _on(dev):
+        for k in range(x_proj_weight.shape[0]):
+            w_pad[:R] = x_proj_weight[k, :R]
+            w_pad[bo : bo + N] = x_proj_weight[k, R : R + N]
+            w_pad[co : co + N] = x_proj_weight[k, R + N :]
+            proj = torch.matmul(u, w_pad.t())  # (B, L, pw)
+            common = dict(
+                L=L, n_win=n_win, n_wr=n_wr, n_wc=n_wc, seg_len=seg_len, n_seg=n_seg, k=k, PW=pw,
+                BO=bo, CO=co, D=d, N=N, R=R, WS=window, UNROLL=launch.unroll, DB=DB,
+                num_warps=launch.num_warps,
+            )  # fmt: skip
+            args = (u, proj, a2, dsk, wdt, bias, hin, hout, aout, y)
+            kern._scan_seq_kernel[grid](*args, OUTPUT=False, ACCUMULATE=False, **common)
+            kern._carry_kernel[(b, -(-dn // carry_block))](
+                hout, aout, hin, n_seg, dn, SB=32, BLOCK=carry_block
+            )
+            kern._scan_seq_kernel[grid](*args, OUTPUT=True, ACCUMULATE=k > 0, **common)
+            del proj
     return y
 
 
