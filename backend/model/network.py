@@ -8,9 +8,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..device import scan_engine
 from ..errors import InputError
 from ..ops.scan_chunked import reuse_workspace
 from .config import MMMambaConfig
+from .fused import fused_forward
 from .layers import (
     BiasFreeLayerNorm2d,
     ChannelAttentionBlock,
@@ -73,16 +75,35 @@ class MMMamba(nn.Module):
         self.head_out = nn.Conv2d(F_, cfg.ms_bands, 3, padding=1)
         self.precision = "fp32"
         self.channels_last = False
+        # inference through the fused Triton layers wherever the Triton scan runs
+        self.fused = True
 
     def set_scan(self, engine: str = "auto", chunk: int | None = None, path: str = "auto") -> None:
-        """Choose the selective-scan engine ("auto", "cuda", "native", "chunked", "oracle"), its
-        chunk, and the inference path of the mixers ("auto", "full", "streamed", "segmented")."""
+        """Choose the selective-scan engine ("auto", "triton", "cuda", "native", "chunked",
+        "oracle"), its chunk, and the inference path of the mixers ("auto", "full", "streamed",
+        "segmented", "windowed"; the fused Triton layers need "auto" or "windowed")."""
         if path not in PATHS:
             raise InputError(f"Unknown mixer path {path!r}: use one of {', '.join(PATHS)}.")
         for blk in self.blocks:
             blk.mixer.engine = engine
             blk.mixer.chunk = chunk
             blk.mixer.path = path
+
+    def set_fused(self, enabled: bool = True) -> None:
+        """Use the fused Triton layers (`backend.model.fused`) for inference wherever the
+        blocks' scan engine resolves to "triton"; off: PyTorch layers and the windowed mixer."""
+        self.fused = bool(enabled)
+
+    def uses_fused(self, device: torch.device) -> bool:
+        """True if a forward without autograd on `device` runs the fused Triton layers."""
+        mixer = self.blocks[0].mixer if len(self.blocks) else None
+        return (
+            self.fused
+            and not torch.is_grad_enabled()
+            and mixer is not None
+            and mixer.path in ("auto", "windowed")
+            and scan_engine(device, mixer.engine) == "triton"
+        )
 
     def set_precision(self, precision: str = "fp32") -> None:
         """Arithmetic of inference on CUDA: one of `PRECISIONS` (CPU runs stay float32)."""
@@ -162,6 +183,8 @@ class MMMamba(nn.Module):
         Returns:
             (B, C, H, W) = head(features) + ms_up.
         """
+        if self.uses_fused(pan.device):
+            return fused_forward(self, pan.contiguous(), ms_up)
         if self.channels_last:
             pan = pan.contiguous(memory_format=torch.channels_last)
             ms_up = ms_up.contiguous(memory_format=torch.channels_last)

@@ -114,9 +114,11 @@ def mi_scan(
         raise ValueError(f"inconsistent scan shapes: u {tuple(u.shape)}, x_proj {rows} rows")
     u = u.contiguous()
     dev = u.device
-    a2 = (A.float() * LOG2E).contiguous()
+    K = x_proj_weight.shape[0]
+    # channel-contiguous (K, N, d) and (K, R, d): each thread of the kernel holds one channel
+    a2 = (A.float() * LOG2E).view(K, d, N).transpose(1, 2).contiguous()
     dsk = D.float().contiguous()
-    wdt = dt_proj_weight.float().contiguous()
+    wdt = dt_proj_weight.float().transpose(1, 2).contiguous()
     bias = dt_bias.float().contiguous()
     # projection rows dt_raw | B | C, each group starting on a 16-byte boundary (vector loads)
     align = max(1, 16 // u.element_size())
@@ -130,7 +132,7 @@ def mi_scan(
     n_seg = max(1, min(-(-L // launch.unroll), launch.programs // max(1, b * n_db)))
     seg_len = -(-L // n_seg)
     n_seg = -(-L // seg_len)
-    hout = torch.empty(b, n_seg, d, N, dtype=torch.float32, device=dev)
+    hout = torch.empty(b, n_seg, N, d, dtype=torch.float32, device=dev)
     aout = torch.empty_like(hout)
     hin = torch.empty_like(hout)
     y = torch.empty(b, L, d, dtype=torch.float32, device=dev)
@@ -139,15 +141,15 @@ def mi_scan(
     dn = d * N
     carry_block = 128
     with _on(dev):
-        for k in range(x_proj_weight.shape[0]):
+        for k in range(K):
             w_pad[:R] = x_proj_weight[k, :R]
             w_pad[bo : bo + N] = x_proj_weight[k, R : R + N]
             w_pad[co : co + N] = x_proj_weight[k, R + N :]
             proj = torch.matmul(u, w_pad.t())  # (B, L, pw)
             common = dict(
                 L=L, n_win=n_win, n_wr=n_wr, n_wc=n_wc, seg_len=seg_len, n_seg=n_seg, k=k, PW=pw,
-                BO=bo, CO=co, D=d, N=N, R=R, WS=window, UNROLL=launch.unroll, DB=DB,
-                num_warps=launch.num_warps,
+                BO=bo, CO=co, D=d, N=N, R=R, RP=triton_next_pow2(R), WS=window,
+                UNROLL=launch.unroll, DB=DB, num_warps=launch.num_warps,
             )  # fmt: skip
             args = (u, proj, a2, dsk, wdt, bias, hin, hout, aout, y)
             kern._scan_seq_kernel[grid](*args, OUTPUT=False, ACCUMULATE=False, **common)

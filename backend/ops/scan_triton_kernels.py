@@ -58,13 +58,13 @@ def _row(t, k, n_win, n_wr, n_wc, WS: tl.constexpr):
 def _scan_seq_kernel(
     u_ptr,  # (B, L, D) tokens, window-major
     p_ptr,  # (B, L, PW) projections: dt_raw at columns [0, R), B at [BO, BO+N), C at [CO, CO+N)
-    a2_ptr,  # (4, D, N) A * log2(e)
+    a2_ptr,  # (4, N, D) A * log2(e)
     dskip_ptr,  # (4, D)
-    wdt_ptr,  # (4, D, R)
+    wdt_ptr,  # (4, R, D) step-size projection, transposed
     bias_ptr,  # (4, D)
-    hin_ptr,  # (B, S, D, N) state entering each segment (pass "output")
-    hout_ptr,  # (B, S, D, N) end state of each segment from zero (pass "state")
-    aout_ptr,  # (B, S, D, N) total decay of each segment (pass "state")
+    hin_ptr,  # (B, S, N, D) state entering each segment (pass "output")
+    hout_ptr,  # (B, S, N, D) end state of each segment from zero (pass "state")
+    aout_ptr,  # (B, S, N, D) total decay of each segment (pass "state")
     y_ptr,  # (B, L, D) float32 output
     L,
     n_win,
@@ -79,6 +79,7 @@ def _scan_seq_kernel(
     D: tl.constexpr,
     N: tl.constexpr,
     R: tl.constexpr,
+    RP: tl.constexpr,
     WS: tl.constexpr,
     UNROLL: tl.constexpr,
     DB: tl.constexpr,
@@ -96,10 +97,17 @@ def _scan_seq_kernel(
     dmask = d < D
     n = tl.arange(0, N)
     kd = k * D + d
-    a2 = tl.load(a2_ptr + kd[None, :] * N + n[:, None], mask=dmask[None, :], other=0.0)
+    a2 = tl.load(a2_ptr + (k * N + n[:, None]) * D + d[None, :], mask=dmask[None, :], other=0.0)
     bias = tl.load(bias_ptr + kd, mask=dmask, other=0.0)
+    rr = tl.arange(0, RP)
+    wdt = tl.load(
+        wdt_ptr + (k * R + rr[:, None]) * D + d[None, :],
+        mask=(rr < R)[:, None] & dmask[None, :],
+        other=0.0,
+    )  # (RP, DB)
     dsk = tl.load(dskip_ptr + kd, mask=dmask, other=0.0)
-    state_off = ((b * n_seg + seg) * D + d[None, :]) * N + n[:, None]
+    # channel-contiguous states: each thread keeps the N states of its channel
+    state_off = ((b * n_seg + seg) * N + n[:, None]) * D + d[None, :]
     smask = dmask[None, :] & (n[:, None] < N)
     if OUTPUT:
         h = tl.load(hin_ptr + state_off, mask=smask, other=0.0)
@@ -118,10 +126,8 @@ def _scan_seq_kernel(
             row = tl.where(valid, _row(t, k, n_win, n_wr, n_wc, WS), 0).to(tl.int64)
             vm = dmask & valid
             u = tl.load(u_base + row * D + d, mask=vm, other=0.0).to(tl.float32)
-            raw = bias
-            for r in tl.static_range(R):
-                w_r = tl.load(wdt_ptr + kd * R + r, mask=dmask, other=0.0)
-                raw += tl.load(p_base + row * PW + r).to(tl.float32) * w_r
+            praw = tl.load(p_base + row * PW + rr, mask=rr < R, other=0.0).to(tl.float32)
+            raw = bias + tl.sum(praw[:, None] * wdt, axis=0)
             delta = tl.where(vm, _softplus(raw), 0.0)  # invalid tokens: identity step
             bn = tl.load(p_base + row * PW + BO + n).to(tl.float32)
             h = tl.exp2(delta[None, :] * a2) * h + bn[:, None] * (delta * u)[None, :]

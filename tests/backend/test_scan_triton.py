@@ -143,12 +143,14 @@ def test_network_windowed_path_matches_oracle(monkeypatch: pytest.MonkeyPatch) -
     torch.manual_seed(0)
     cfg = MMMambaConfig(ms_bands=3, ratio=2, width=8, n_blocks=1, d_state=4, expand=2.0, n_hin=1)
     net = MMMamba(cfg).eval()
+    net.set_fused(False)  # PyTorch layers around the Triton scan
     pan, ms = torch.rand(2, 1, 8, 12), torch.rand(2, 3, 4, 6)
     with torch.no_grad():
         net.set_scan("oracle")
         ref = net(pan, ms)
         net.set_scan("triton")
         assert net.blocks[0].mixer._inference_path("triton") == "windowed"
+        assert not net.uses_fused(pan.device)
         out = net(pan, ms)
     up = F.interpolate(ms, scale_factor=2, mode="bicubic", align_corners=False)
     assert _rel(out - up, ref - up) < 1e-5
