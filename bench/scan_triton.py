@@ -100,7 +100,7 @@ def sweep(net, dev, card: str, quick: bool) -> object:
     best = (float("inf"), scan_triton.LAUNCH)
     u32 = torch.randn(1, 2 * size * size, d, device=dev)
     launches = [ScanLaunch(32, 1, p) for p in (2048, 4096, 8192)]
-    launches += [ScanLaunch(32, 1, 4096, 4), ScanLaunch(64, 2, 4096)]
+    launches += [ScanLaunch(32, 1, 4096, 1), ScanLaunch(32, 1, 4096, 4), ScanLaunch(64, 2, 4096)]
     for launch in launches:
         if gi.left() < 60:
             break
