@@ -162,7 +162,7 @@ def layers(net, dev, card: str, kernels: set[str], shapes: list, stores: list) -
         "layer (1024^2)",
         "impl",
         "dots",
-        "block",
+        "pixels x channels",
         "warps",
         "ms",
         "rel L2 vs PyTorch fp32",
@@ -183,11 +183,12 @@ def layers(net, dev, card: str, kernels: set[str], shapes: list, stores: list) -
                 gi.row("layers", cells)
         for st in stores:
             best = (float("inf"), ft.LAUNCH[kernel])
-            for block, warps in shapes:
+            cbs = (8, 16, 32) if kernel in ("ffn_out", "mixer_dw") else (16,)
+            for (block, warps), cb in ((s, cb) for s in shapes for cb in cbs):
                 if gi.left() < 40:
                     break
-                ft.LAUNCH[kernel] = ft.FusedLaunch(block, warps)
-                cells = [card, name, "fused", str(st).split(".")[-1], block, warps]
+                ft.LAUNCH[kernel] = ft.FusedLaunch(block, warps, cb)
+                cells = [card, name, "fused", str(st).split(".")[-1], f"{block} x {cb}", warps]
                 try:
                     with torch.inference_mode():
                         out = fused_fn(st).float()

@@ -16,26 +16,28 @@ from dataclasses import dataclass
 
 import torch
 
-from .scan_triton import _on
+from .scan_triton import _on, packed_projection
 
 ACTIVATIONS = {"none": 0, "leaky": 1, "relu": 2}
 
 
 @dataclass(frozen=True)
 class FusedLaunch:
-    """Pixels per program and warps per program of the fused kernels."""
+    """Pixels per program, warps per program and, for the depth-wise kernels, channels per
+    step of the fused kernels (measured: bench/fused_triton.py)."""
 
     block: int = 64
     num_warps: int = 4
+    channels: int = 16
 
 
 # launch shape per kernel, read at call time: benchmarks may replace entries
 LAUNCH: dict[str, FusedLaunch] = {
     "conv": FusedLaunch(64, 2),
-    "pointwise": FusedLaunch(),
-    "ffn_out": FusedLaunch(64, 8),
-    "mixer_dw": FusedLaunch(64, 8),
-    "mixer_out": FusedLaunch(32, 2),
+    "pointwise": FusedLaunch(64, 4),
+    "ffn_out": FusedLaunch(64, 4),
+    "mixer_dw": FusedLaunch(32, 4),
+    "mixer_out": FusedLaunch(64, 4),
 }
 
 _packed: dict[tuple, torch.Tensor] = {}
@@ -80,10 +82,12 @@ def _kernels():
     return fused_triton_kernels
 
 
-def _launch(kernel: str, x: torch.Tensor) -> tuple[tuple[int, int], int, int]:
-    """(grid, pixels per program, warps) of a fused kernel over the pixels of (B, C, H, W)."""
+def _launch(kernel: str, x: torch.Tensor) -> tuple[tuple[int, int], int, int, int]:
+    """(grid, pixels per program, warps, channels per step) of a fused kernel over the pixels
+    of (B, C, H, W)."""
     cfg = LAUNCH[kernel]
-    return (-(-(x.shape[-2] * x.shape[-1]) // cfg.block), x.shape[0]), cfg.block, cfg.num_warps
+    grid = (-(-(x.shape[-2] * x.shape[-1]) // cfg.block), x.shape[0])
+    return grid, cfg.block, cfg.num_warps, cfg.channels
 
 
 def _check_store(store: torch.dtype) -> None:
@@ -133,7 +137,7 @@ def conv2d(
     if out is None:
         out = torch.empty(b, cout, h, w, device=x.device, dtype=torch.float32)
     res = residual if residual is not None else out
-    grid, block, warps = _launch("conv", x)
+    grid, block, warps, cb = _launch("conv", x)
     with _on(x.device):
         _kernels()._conv_kernel[grid](
             x.contiguous(), wp, bp, scale, shift, res, out, h, w,
@@ -151,7 +155,7 @@ def _pointwise(
     with zero columns beyond the projection's width; cs a multiple of 8, at most CP."""
     b, f, h, w = x.shape
     out = torch.empty(b, h * w, cs, device=x.device, dtype=store)
-    grid, block, warps = _launch("pointwise", x)
+    grid, block, warps, cb = _launch("pointwise", x)
     with _on(x.device):
         _kernels()._pointwise_kernel[grid](
             x, lnw, wt, out, h * w, eps,
@@ -192,11 +196,11 @@ def ffn_residual_(
     dwb = _pack("ffn_dwb", src, torch.float32, lambda: _padded(dw[half:].t(), (9, hp)))
     wo = _pack("ffn_o", src, torch.float32, lambda: _padded(w_out[:, :, 0, 0].t(), (hp, fp)))
     hidden = _pointwise(x, lnw, wi, eps, hid, store)  # 4F' channels: a multiple of 8
-    grid, block, warps = _launch("ffn_out", x)
+    grid, block, warps, cb = _launch("ffn_out", x)
     with _on(x.device):
         _kernels()._ffn_out_kernel[grid](
             hidden, dwa, dwb, wo, x, h, w,
-            HH=half, HP=hp, F=f, FP=fp, CB=min(16, hp), BLOCK=block, num_warps=warps,
+            HH=half, HP=hp, F=f, FP=fp, CB=min(cb, hp), BLOCK=block, num_warps=warps,
         )  # fmt: skip
 
 
@@ -210,6 +214,7 @@ def mixer_in(
     buf: torch.Tensor,
     modality: int,
     store: torch.dtype,
+    proj: tuple[torch.Tensor, int, torch.Tensor] | None = None,
 ) -> None:
     """Write one modality's scan input `SiLU(dwconv(W_x LN(x)) + b)` into the window-major buffer.
 
@@ -220,6 +225,9 @@ def mixer_in(
         buf: (B, H/ws, W/ws, 2, ws, ws, D) window-major buffer (float32 or bfloat16).
         modality: 0 MS, 1 PAN.
         store: type of the (B, H*W, D) projection map.
+        proj: optional (x_proj_weight (K, R + 2N, D), R, out (K, B, L, pw)): also write the
+            tokens' scan projections into `out`, laid out as `scan_triton.projection_layout`
+            for tokens stored like `buf` (what `mi_scan` takes as `proj`).
     """
     _check_store(store)
     b, f, h, w = x.shape
@@ -231,12 +239,24 @@ def mixer_in(
     dw = _pack("mix_dw", src, torch.float32, lambda: _padded(w_dw.reshape(d, 9).t(), (9, dp)))
     dwb = _pack("mix_dwb", src, torch.float32, lambda: _padded(b_dw, (dp,)))
     ds = -(-d // 8) * 8  # row stride of 16-byte multiples: vector loads
-    proj = _pointwise(x, lnw, wx, eps, ds, store)
-    grid, block, warps = _launch("mixer_dw", x)
+    hidden = _pointwise(x, lnw, wx, eps, ds, store)
+    grid, block, warps, cb = _launch("mixer_dw", x)
+    if proj is not None:
+        x_proj, r, out = proj
+        k, pw = out.shape[0], out.shape[-1]
+
+        def side_by_side() -> torch.Tensor:
+            w_k = packed_projection(x_proj, r, buf.element_size())  # (K, pw, D)
+            return _padded(w_k.permute(2, 0, 1).reshape(d, k * pw), (dp, pad_width(k * pw)))
+
+        wp = _pack(f"mix_proj{buf.element_size()}", (x_proj,), torch.float32, side_by_side)
+    else:
+        out, wp, k, pw = buf, buf, 1, 1
     with _on(x.device):
         _kernels()._mixer_dw_kernel[grid](
-            proj, dw, dwb, buf, h, w, h // ws, w // ws, modality,
-            D=d, DS=ds, DP=dp, WS=ws, CB=min(16, dp), BLOCK=block, num_warps=warps,
+            hidden, dw, dwb, buf, wp, out, h, w, h // ws, w // ws, modality, b * 2 * h * w,
+            D=d, DS=ds, DP=dp, WS=ws, CB=min(cb, dp), PROJ=proj is not None, PW=pw, NP=k * pw,
+            KP=wp.shape[-1] if proj is not None else 16, BLOCK=block, num_warps=warps,
         )  # fmt: skip
 
 
@@ -272,7 +292,7 @@ def mixer_out_(
     nw = _pack("mix_nw", src, torch.float32, lambda: _padded(n_weight, (dp,)))
     nb = _pack("mix_nb", src, torch.float32, lambda: _padded(n_bias, (dp,)))
     wo = _pack("mix_o", src, torch.float32, lambda: _padded(w_out.t(), (dp, fp)))
-    grid, block, warps = _launch("mixer_out", x)
+    grid, block, warps, cb = _launch("mixer_out", x)
     with _on(x.device):
         _kernels()._mixer_out_kernel[grid](
             x, lnw, wz, y, nw, nb, wo, h, w, h // ws, w // ws, modality, eps_in, eps_out,

@@ -79,6 +79,32 @@ def _on(dev: torch.device) -> contextlib.AbstractContextManager:
     return torch.cuda.device(dev) if dev.type == "cuda" else contextlib.nullcontext()
 
 
+def projection_layout(r: int, n: int, itemsize: int) -> tuple[int, int, int]:
+    """Columns (B offset, C offset, row width) of a token's projection row `dt_raw | B | C`,
+    each group starting on a 16-byte boundary (vector loads)."""
+    align = max(1, 16 // itemsize)
+    bo = -(-r // align) * align
+    co = bo + -(-n // align) * align
+    return bo, co, co + -(-n // align) * align
+
+
+def packed_projection(x_proj_weight: torch.Tensor, r: int, itemsize: int) -> torch.Tensor:
+    """(K, pw, d) float32 projection weights laid out as `projection_layout` (zero padding).
+
+    Args:
+        x_proj_weight: (K, R + 2N, d) rows dt_raw, B, C; r: R; itemsize: bytes of the stored
+            rows.
+    """
+    k, rows, d = x_proj_weight.shape
+    n = (rows - r) // 2
+    bo, co, pw = projection_layout(r, n, itemsize)
+    w = torch.zeros(k, pw, d, dtype=torch.float32, device=x_proj_weight.device)
+    w[:, :r] = x_proj_weight[:, :r]
+    w[:, bo : bo + n] = x_proj_weight[:, r : r + n]
+    w[:, co : co + n] = x_proj_weight[:, r + n :]
+    return w
+
+
 def mi_scan(
     u: torch.Tensor,
     x_proj_weight: torch.Tensor,
@@ -90,6 +116,7 @@ def mi_scan(
     n_wc: int,
     window: int,
     launch: ScanLaunch | None = None,
+    proj: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Sum over the four MI directions of the S6 scan outputs, in window-major layout.
 
@@ -99,6 +126,8 @@ def mi_scan(
         dt_proj_weight: (4, d, R); dt_bias: (4*d,); A: (4*d, N) negative; D: (4*d,).
         n_wr, n_wc: Windows per column and per row; window: window side.
         launch: Kernel launch shape (default `LAUNCH`).
+        proj: optional (4, B, L, pw) projections of the tokens laid out as `projection_layout`
+            (computed while the tokens were written); else one matmul per direction here.
 
     Returns:
         (B, L, d) float32: `sum_k y_k` at each token's row.
@@ -120,11 +149,9 @@ def mi_scan(
     dsk = D.float().contiguous()
     wdt = dt_proj_weight.float().transpose(1, 2).contiguous()
     bias = dt_bias.float().contiguous()
-    # projection rows dt_raw | B | C, each group starting on a 16-byte boundary (vector loads)
-    align = max(1, 16 // u.element_size())
-    bo = -(-R // align) * align
-    co = bo + -(-N // align) * align
-    pw = co + -(-N // align) * align
+    bo, co, pw = projection_layout(R, N, u.element_size())
+    if proj is not None and tuple(proj.shape) != (K, b, L, pw):
+        raise ValueError(f"projections {tuple(proj.shape)} do not match {(K, b, L, pw)}")
     launch = launch or LAUNCH
     DB = launch.d_block
     n_db = -(-d // DB)
@@ -136,28 +163,27 @@ def mi_scan(
     aout = torch.empty_like(hout)
     hin = torch.empty_like(hout)
     y = torch.empty(b, L, d, dtype=torch.float32, device=dev)
-    w_pad = torch.zeros(pw, d, dtype=u.dtype, device=dev)
+    w_pad = None
+    if proj is None:
+        w_pad = packed_projection(x_proj_weight, R, u.element_size()).to(u.dtype)
     grid = (n_seg, b * n_db)
     dn = d * N
     carry_block = 128
     with _on(dev):
         for k in range(K):
-            w_pad[:R] = x_proj_weight[k, :R]
-            w_pad[bo : bo + N] = x_proj_weight[k, R : R + N]
-            w_pad[co : co + N] = x_proj_weight[k, R + N :]
-            proj = torch.matmul(u, w_pad.t())  # (B, L, pw)
+            p_k = proj[k] if proj is not None else torch.matmul(u, w_pad[k].t())  # (B, L, pw)
             common = dict(
                 L=L, n_win=n_win, n_wr=n_wr, n_wc=n_wc, seg_len=seg_len, n_seg=n_seg, k=k, PW=pw,
                 BO=bo, CO=co, D=d, N=N, R=R, RP=triton_next_pow2(R), WS=window,
                 UNROLL=launch.unroll, DB=DB, num_warps=launch.num_warps,
             )  # fmt: skip
-            args = (u, proj, a2, dsk, wdt, bias, hin, hout, aout, y)
+            args = (u, p_k, a2, dsk, wdt, bias, hin, hout, aout, y)
             kern._scan_seq_kernel[grid](*args, OUTPUT=False, ACCUMULATE=False, **common)
             kern._carry_kernel[(b, -(-dn // carry_block))](
                 hout, aout, hin, n_seg, dn, SB=32, BLOCK=carry_block
             )
             kern._scan_seq_kernel[grid](*args, OUTPUT=True, ACCUMULATE=k > 0, **common)
-            del proj
+            del p_k, args
     return y
 
 
