@@ -14,9 +14,8 @@ import torch
 from torch import nn
 
 from ..ops.fused_triton import conv2d, ffn_residual_, mixer_in, mixer_out_
-from ..ops.scan_triton import mi_scan, projection_layout, window_major_shape
+from ..ops.scan_triton import mi_scan, window_major_shape
 from .layers import ChannelAttentionBlock, Encoder, HalfInstanceNormBlock
-from .mi_scan import N_DIRECTIONS
 
 
 def _hin_block(blk: HalfInstanceNormBlock, x: torch.Tensor) -> torch.Tensor:
@@ -53,24 +52,14 @@ def _block(blk: nn.Module, m: torch.Tensor, p: torch.Tensor, store: torch.dtype)
         (m, blk.norm1_ms, mx.in_proj_ms, mx.conv_ms, mx.out_norm_ms, mx.out_proj_ms),
         (p, blk.norm1_pan, mx.in_proj_pan, mx.conv_pan, mx.out_norm_pan, mx.out_proj_pan),
     )
-    # bfloat16 tokens: their scan projections are computed as they are written (float32 ones
-    # would take the memory of a 1024^2 tile over 2 GiB: projected per direction in the scan)
-    scan_proj = None
-    if buf.element_size() == 2:
-        _, _, pw = projection_layout(mx.dt_rank, mx.d_state, 2)
-        out = torch.empty(N_DIRECTIONS, b, 2 * h * w, pw, dtype=buf.dtype, device=m.device)
-        scan_proj = (mx.x_proj_weight, mx.dt_rank, out)
     for i, (x, norm, proj, conv, _, _) in enumerate(sides):
-        mixer_in(
-            x, norm.weight, norm.eps, proj.weight, conv.weight, conv.bias, buf, i, store,
-            scan_proj,
-        )  # fmt: skip
+        mixer_in(x, norm.weight, norm.eps, proj.weight, conv.weight, conv.bias, buf, i, store)
     A, D = mx._scan_params()
     y = mi_scan(
         buf.view(b, 2 * h * w, d), mx.x_proj_weight, mx.dt_proj_weight, mx.dt_bias, A, D,
-        h // ws, w // ws, ws, proj=None if scan_proj is None else scan_proj[2],
+        h // ws, w // ws, ws,
     ).view(shape)  # fmt: skip
-    del buf, scan_proj
+    del buf
     for i, (x, norm, proj, _, onorm, oproj) in enumerate(sides):
         mixer_out_(
             x, norm.weight, norm.eps, proj.weight, y, onorm.weight, onorm.bias, onorm.eps,

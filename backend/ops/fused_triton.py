@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .scan_triton import _on, packed_projection
+from .scan_triton import _on
 
 ACTIVATIONS = {"none": 0, "leaky": 1, "relu": 2}
 
@@ -31,13 +31,14 @@ class FusedLaunch:
     channels: int = 16
 
 
-# launch shape per kernel, read at call time: benchmarks may replace entries
+# launch shape per kernel, read at call time (benchmarks may replace entries); the fastest
+# measured on an H200 at 1024^2 (bench/fused_triton.py)
 LAUNCH: dict[str, FusedLaunch] = {
     "conv": FusedLaunch(64, 2),
     "pointwise": FusedLaunch(64, 4),
-    "ffn_out": FusedLaunch(64, 4),
-    "mixer_dw": FusedLaunch(32, 4),
-    "mixer_out": FusedLaunch(64, 4),
+    "ffn_out": FusedLaunch(64, 4, 32),
+    "mixer_dw": FusedLaunch(32, 4, 32),
+    "mixer_out": FusedLaunch(64, 2),
 }
 
 _packed: dict[tuple, torch.Tensor] = {}
@@ -214,7 +215,6 @@ def mixer_in(
     buf: torch.Tensor,
     modality: int,
     store: torch.dtype,
-    proj: tuple[torch.Tensor, int, torch.Tensor] | None = None,
 ) -> None:
     """Write one modality's scan input `SiLU(dwconv(W_x LN(x)) + b)` into the window-major buffer.
 
@@ -225,9 +225,6 @@ def mixer_in(
         buf: (B, H/ws, W/ws, 2, ws, ws, D) window-major buffer (float32 or bfloat16).
         modality: 0 MS, 1 PAN.
         store: type of the (B, H*W, D) projection map.
-        proj: optional (x_proj_weight (K, R + 2N, D), R, out (K, B, L, pw)): also write the
-            tokens' scan projections into `out`, laid out as `scan_triton.projection_layout`
-            for tokens stored like `buf` (what `mi_scan` takes as `proj`).
     """
     _check_store(store)
     b, f, h, w = x.shape
@@ -241,22 +238,10 @@ def mixer_in(
     ds = -(-d // 8) * 8  # row stride of 16-byte multiples: vector loads
     hidden = _pointwise(x, lnw, wx, eps, ds, store)
     grid, block, warps, cb = _launch("mixer_dw", x)
-    if proj is not None:
-        x_proj, r, out = proj
-        k, pw = out.shape[0], out.shape[-1]
-
-        def side_by_side() -> torch.Tensor:
-            w_k = packed_projection(x_proj, r, buf.element_size())  # (K, pw, D)
-            return _padded(w_k.permute(2, 0, 1).reshape(d, k * pw), (dp, pad_width(k * pw)))
-
-        wp = _pack(f"mix_proj{buf.element_size()}", (x_proj,), torch.float32, side_by_side)
-    else:
-        out, wp, k, pw = buf, buf, 1, 1
     with _on(x.device):
         _kernels()._mixer_dw_kernel[grid](
-            hidden, dw, dwb, buf, wp, out, h, w, h // ws, w // ws, modality, b * 2 * h * w,
-            D=d, DS=ds, DP=dp, WS=ws, CB=min(cb, dp), PROJ=proj is not None, PW=pw, NP=k * pw,
-            KP=wp.shape[-1] if proj is not None else 16, BLOCK=block, num_warps=warps,
+            hidden, dw, dwb, buf, h, w, h // ws, w // ws, modality,
+            D=d, DS=ds, DP=dp, WS=ws, CB=min(cb, dp), BLOCK=block, num_warps=warps,
         )  # fmt: skip
 
 

@@ -223,28 +223,20 @@ def _mixer_dw_kernel(
     dw_ptr,  # (9, DP) depth-wise weights
     dwb_ptr,  # (DP,) depth-wise bias
     buf_ptr,  # (B, H/WS, W/WS, 2, WS, WS, D) window-major scan input
-    wp_ptr,  # (DP, KP) the directions' scan projections, transposed and side by side (PROJ)
-    proj_ptr,  # (K, B*L, PW) the tokens' projections (PROJ)
     H,
     W,
     n_wr,
     n_wc,
     modality,
-    BL,
     D: tl.constexpr,
     DS: tl.constexpr,
     DP: tl.constexpr,
     WS: tl.constexpr,
     CB: tl.constexpr,
-    PROJ: tl.constexpr,
-    PW: tl.constexpr,
-    NP: tl.constexpr,
-    KP: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
     """Scan input `SiLU(dwconv3x3(x) + bias)`, written to its window-major rows, CB channels
-    at a time; with PROJ also the tokens' scan projections (dt_raw | B | C of the K
-    directions, NP = K * PW columns) from the stored (rounded) tokens."""
+    at a time."""
     b = tl.program_id(1)
     HW = H * W
     q = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
@@ -253,8 +245,6 @@ def _mixer_dw_kernel(
     c = q % W
     h_base = h_ptr + b.to(tl.int64) * HW * DS
     row = _window_row(b, r, c, n_wr, n_wc, modality, WS)
-    kc = tl.arange(0, KP)
-    acc_p = tl.zeros((BLOCK, KP), dtype=tl.float32)
     for j in tl.static_range((D + CB - 1) // CB):
         acc = _dw_chunk(h_base, dw_ptr, q, r, c, H, W, qmask, DS, DS, j * CB, DP, CB)
         dc = j * CB + tl.arange(0, CB)
@@ -262,16 +252,6 @@ def _mixer_dw_kernel(
         u = (acc * tl.sigmoid(acc)).to(buf_ptr.dtype.element_ty)
         tl.store(
             buf_ptr + row[:, None] * D + dc[None, :], u, mask=qmask[:, None] & (dc < D)[None, :]
-        )
-        if PROJ:
-            acc_p += _mm(u.to(tl.float32), tl.load(wp_ptr + dc[:, None] * KP + kc[None, :]))
-    if PROJ:
-        k = kc // PW
-        p_off = k.to(tl.int64)[None, :] * BL * PW + row[:, None] * PW + (kc - k * PW)[None, :]
-        tl.store(
-            proj_ptr + p_off,
-            acc_p.to(proj_ptr.dtype.element_ty),
-            mask=qmask[:, None] & (kc < NP)[None, :],
         )
 
 

@@ -116,7 +116,6 @@ def mi_scan(
     n_wc: int,
     window: int,
     launch: ScanLaunch | None = None,
-    proj: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Sum over the four MI directions of the S6 scan outputs, in window-major layout.
 
@@ -126,8 +125,6 @@ def mi_scan(
         dt_proj_weight: (4, d, R); dt_bias: (4*d,); A: (4*d, N) negative; D: (4*d,).
         n_wr, n_wc: Windows per column and per row; window: window side.
         launch: Kernel launch shape (default `LAUNCH`).
-        proj: optional (4, B, L, pw) projections of the tokens laid out as `projection_layout`
-            (computed while the tokens were written); else one matmul per direction here.
 
     Returns:
         (B, L, d) float32: `sum_k y_k` at each token's row.
@@ -141,6 +138,8 @@ def mi_scan(
     n_win = n_wr * n_wc
     if rows != R + 2 * N or 2 * n_win * window * window != L:
         raise ValueError(f"inconsistent scan shapes: u {tuple(u.shape)}, x_proj {rows} rows")
+    if n_win >= 2**24:
+        raise ValueError(f"{n_win} windows: tiles of at most 2^24 windows (16384^2 pixels)")
     u = u.contiguous()
     dev = u.device
     K = x_proj_weight.shape[0]
@@ -150,32 +149,31 @@ def mi_scan(
     wdt = dt_proj_weight.float().transpose(1, 2).contiguous()
     bias = dt_bias.float().contiguous()
     bo, co, pw = projection_layout(R, N, u.element_size())
-    if proj is not None and tuple(proj.shape) != (K, b, L, pw):
-        raise ValueError(f"projections {tuple(proj.shape)} do not match {(K, b, L, pw)}")
     launch = launch or LAUNCH
     DB = launch.d_block
     n_db = -(-d // DB)
     # segments scanned in parallel: enough programs to fill the GPU
     n_seg = max(1, min(-(-L // launch.unroll), launch.programs // max(1, b * n_db)))
-    seg_len = -(-L // n_seg)
+    unroll = launch.unroll
+    seg_len = -(-L // (n_seg * unroll)) * unroll  # whole loop steps
     n_seg = -(-L // seg_len)
     hout = torch.empty(b, n_seg, N, d, dtype=torch.float32, device=dev)
     aout = torch.empty_like(hout)
     hin = torch.empty_like(hout)
     y = torch.empty(b, L, d, dtype=torch.float32, device=dev)
-    w_pad = None
-    if proj is None:
-        w_pad = packed_projection(x_proj_weight, R, u.element_size()).to(u.dtype)
+    w_pad = packed_projection(x_proj_weight, R, u.element_size()).to(u.dtype)
     grid = (n_seg, b * n_db)
     dn = d * N
     carry_block = 128
     with _on(dev):
         for k in range(K):
-            p_k = proj[k] if proj is not None else torch.matmul(u, w_pad[k].t())  # (B, L, pw)
+            p_k = torch.matmul(u, w_pad[k].t())  # (B, L, pw): dt_raw | B | C
             common = dict(
-                L=L, n_win=n_win, n_wr=n_wr, n_wc=n_wc, seg_len=seg_len, n_seg=n_seg, k=k, PW=pw,
+                L=L, n_win=n_win, n_wr=n_wr, n_wc=n_wc, nwr_inv=1.0 / n_wr, seg_len=seg_len,
+                n_seg=n_seg, k=k, PW=pw,
                 BO=bo, CO=co, D=d, N=N, R=R, RP=triton_next_pow2(R), WS=window,
-                UNROLL=launch.unroll, DB=DB, num_warps=launch.num_warps,
+                UNROLL=unroll, DB=DB, FAST=dev.type == "cuda", WIDE=L * max(d, pw) >= 2**31,
+                EVEN=L % unroll == 0, num_warps=launch.num_warps,
             )  # fmt: skip
             args = (u, p_k, a2, dsk, wdt, bias, hin, hout, aout, y)
             kern._scan_seq_kernel[grid](*args, OUTPUT=False, ACCUMULATE=False, **common)

@@ -118,33 +118,6 @@ def test_mixer_input_matches_pytorch(store: torch.dtype) -> None:
     assert _rel(buf[:, :, :, 1].float(), ref[:, :, :, 1]) < tol
 
 
-def test_mixer_input_writes_the_scan_projections() -> None:
-    """With bfloat16 tokens the mixer input also writes every direction's dt_raw | B | C rows,
-    equal to projecting the stored tokens; the scan gives the same output from them."""
-    mix, norm = _mixer()
-    b, h, w, d = 2, 4, 8, mix.d_inner
-    x = torch.randn(2, b, mix.width, h, w, generator=torch.Generator().manual_seed(8))
-    buf = torch.zeros(window_major_shape(b, h, w, 4, d), dtype=torch.bfloat16)
-    _, _, pw = scan_triton.projection_layout(mix.dt_rank, mix.d_state, 2)
-    out = torch.zeros(4, b, 2 * h * w, pw, dtype=torch.bfloat16)
-    for i, proj in enumerate((mix.in_proj_ms, mix.in_proj_pan)):
-        ft.mixer_in(
-            x[i], norm.weight, norm.eps, proj.weight, mix.conv_pan.weight, mix.conv_pan.bias,
-            buf, i, torch.bfloat16, (mix.x_proj_weight, mix.dt_rank, out),
-        )  # fmt: skip
-    tokens = buf.view(b, -1, d).float()
-    w_k = scan_triton.packed_projection(mix.x_proj_weight.detach(), mix.dt_rank, 2)
-    ref = torch.einsum("bld,kpd->kblp", tokens, w_k)
-    assert _rel(out.float(), ref) < 1e-2  # bfloat16 storage of the projections
-    A, D = mix._scan_params()
-    args = (mix.x_proj_weight, mix.dt_proj_weight, mix.dt_bias, A, D, h // 4, w // 4, 4)
-    launch = ScanLaunch(d_block=32, programs=12)
-    with torch.no_grad():
-        y_ref = scan_triton.mi_scan(buf.view(b, -1, d), *args, launch)
-        y = scan_triton.mi_scan(buf.view(b, -1, d), *args, launch, proj=out)
-    assert _rel(y, y_ref) < 2e-2
-
-
 def test_mixer_output_matches_pytorch() -> None:
     mix, norm = _mixer()
     b, h, w, d = 2, 8, 12, mix.d_inner
