@@ -3,8 +3,9 @@
 Input is one window-major token buffer (see `window_major`); the four directions are scanned one
 after the other straight from it (no gathered copy of any scan order) and their outputs are
 summed into one float32 buffer of the same layout. Each direction's step-size, B and C
-projections are one matmul over the buffer. Triton is imported on first use only, so CPU users
-never load it; `TRITON_INTERPRET=1` runs the same kernels on a CPU (tests).
+projections are one Triton dot kernel over the buffer (TF32; three TF32 passes for float32
+tokens). Triton is imported on first use only, so CPU users never load it;
+`TRITON_INTERPRET=1` runs the same kernels on a CPU (tests).
 """
 
 from __future__ import annotations
@@ -161,13 +162,21 @@ def mi_scan(
     aout = torch.empty_like(hout)
     hin = torch.empty_like(hout)
     y = torch.empty(b, L, d, dtype=torch.float32, device=dev)
-    w_pad = packed_projection(x_proj_weight, R, u.element_size()).to(u.dtype)
+    # (K, DP, PWP): transposed, zero-padded to powers of two for the projection kernel's dot
+    dp, pwp = max(16, triton_next_pow2(d)), max(16, triton_next_pow2(pw))
+    w_t = torch.zeros(K, dp, pwp, dtype=torch.float32, device=dev)
+    w_t[:, :d, :pw] = packed_projection(x_proj_weight, R, u.element_size()).transpose(1, 2)
+    p_k = torch.empty(b, L, pw, dtype=u.dtype, device=dev)
+    proj_block = 64
     grid = (n_seg, b * n_db)
     dn = d * N
     carry_block = 128
     with _on(dev):
         for k in range(K):
-            p_k = torch.matmul(u, w_pad[k].t())  # (B, L, pw): dt_raw | B | C
+            kern._proj_kernel[(-(-(b * L) // proj_block),)](
+                u, w_t[k], p_k, b * L, D=d, DP=dp, PW=pw, PWP=pwp,
+                X3=u.dtype == torch.float32, BLOCK=proj_block, num_warps=4,
+            )  # fmt: skip
             common = dict(
                 L=L, n_win=n_win, n_wr=n_wr, n_wc=n_wc, nwr_inv=1.0 / n_wr, seg_len=seg_len,
                 n_seg=n_seg, k=k, PW=pw,
@@ -181,7 +190,7 @@ def mi_scan(
                 hout, aout, hin, n_seg, dn, SB=32, BLOCK=carry_block
             )
             kern._scan_seq_kernel[grid](*args, OUTPUT=True, ACCUMULATE=k > 0, **common)
-            del p_k, args
+            del args
     return y
 
 

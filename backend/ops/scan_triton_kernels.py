@@ -173,6 +173,41 @@ def _scan_seq_kernel(
 
 
 @triton.jit
+def _proj_kernel(
+    u_ptr,  # (rows, D) tokens
+    w_ptr,  # (DP, PWP) float32 projection, transposed, zero-padded
+    out_ptr,  # (rows, PW) dt_raw | B | C per token
+    rows,
+    D: tl.constexpr,
+    DP: tl.constexpr,
+    PW: tl.constexpr,
+    PWP: tl.constexpr,
+    X3: tl.constexpr,
+    BLOCK: tl.constexpr,
+):
+    """One direction's projections of a block of tokens: a (BLOCK, D) @ (D, PW) dot on TF32
+    tensor cores (X3: three TF32 passes, about float32 accuracy, for float32 tokens)."""
+    q = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    qmask = q < rows
+    q64 = q.to(tl.int64)
+    dc = tl.arange(0, DP)
+    u = tl.load(
+        u_ptr + q64[:, None] * D + dc[None, :], mask=qmask[:, None] & (dc < D)[None, :], other=0.0
+    ).to(tl.float32)
+    pc = tl.arange(0, PWP)
+    w = tl.load(w_ptr + dc[:, None] * PWP + pc[None, :])
+    if X3:  # noqa: SIM108 (a constexpr branch: only one side is compiled)
+        p = tl.dot(u, w, input_precision="tf32x3")
+    else:
+        p = tl.dot(u, w, input_precision="tf32")
+    tl.store(
+        out_ptr + q64[:, None] * PW + pc[None, :],
+        p.to(out_ptr.dtype.element_ty),
+        mask=qmask[:, None] & (pc < PW)[None, :],
+    )
+
+
+@triton.jit
 def _carry_kernel(hout_ptr, aout_ptr, hin_ptr, n_seg, DN, SB: tl.constexpr, BLOCK: tl.constexpr):
     """hin[b, 0] = 0, hin[b, s + 1] = aout[b, s] * hin[b, s] + hout[b, s] over (D*N) lanes,
     SB segments at a time (an associative scan inside each group)."""
