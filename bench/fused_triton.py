@@ -13,6 +13,7 @@ Sections (tables printed as measured and written to `$OUT/fused_triton.md`):
 
     python3 bench/fused_triton.py --budget 300            # on the GPU machine
 Data: `.gpu/infer/` written by `python bench/gpu_infer.py --prepare`.
+Measured tables: bench/results/gpu_infer_fused_h200.md.
 """
 
 from __future__ import annotations
