@@ -30,11 +30,8 @@ def check(net, dev, card: str) -> None:
     import torch
 
     gi.table("check", ["card", "what", "rel L2 vs chunked fp32"])
-    pan, ms = gi.tile_inputs(256, 1, dev, False)
+    pan, ms, ref = gi.chunked_reference(net, dev)
     with torch.inference_mode():
-        net.set_precision("fp32")
-        net.set_scan("chunked", path="full")
-        ref = net(pan, ms).float().cpu().numpy()
         for fused in (True, False):
             net.set_fused(fused)
             for precision in ("fp32", "bf16", "bf16-scan"):
@@ -228,10 +225,7 @@ def net_tiles(net, dev, card: str, sizes: tuple[int, ...]) -> None:
                     with torch.inference_mode():
                         return net(pan, ms)
 
-                gi.clear_caches(net)
-                mem = gi.peak_gib(run, dev)
-                t = gi.timed(run, dev)
-                out = run().float().cpu().numpy()
+                t, mem, out = gi.tile_case(net, run, dev)
                 if ref is None:
                     ref = out
                 gi.row(
@@ -255,15 +249,11 @@ def main() -> int:
     ap.add_argument("--shapes", default="32x2,32x4,64x2,64x4,64x8,128x4,128x8")
     ap.add_argument("--stores", default="fp32,bf16", help="types of the intermediate maps")
     args = ap.parse_args()
-    gi.BUDGET = args.budget
+    dev, card, net = gi.gpu_bench_setup(args.budget)
     import torch
 
     from backend.ops import fused_triton as ft
 
-    dev = torch.device("cuda:0")
-    card = gi.card_name(dev)
-    net, name = gi.load_net(dev, False)
-    gi.log(f"card {card}; torch {torch.__version__}; model {name}")
     want = set(args.sections.split(","))
     if "check" in want:
         gi.section("check", 20)(check)(net, dev, card)
@@ -281,11 +271,7 @@ def main() -> int:
         net.set_scan("triton")
         net.set_fused(True)
         gi.section("profile", 10)(gi.profile)(net, dev, card, False, "bf16-scan")
-    for name_, lines in gi.TABLES.items():
-        print(f"## {name_}\n" + "\n".join(lines) + "\n", flush=True)
-    (gi.OUT / f"fused_triton_{args.tag}.md").write_text(
-        "\n\n".join(f"## {k}\n" + "\n".join(v) for k, v in gi.TABLES.items())
-    )
+    gi.write_tables(f"fused_triton_{args.tag}.md")
     return 0
 
 

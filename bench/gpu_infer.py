@@ -159,6 +159,46 @@ def peak_gib(fn, dev) -> float | None:
     return torch.cuda.max_memory_allocated(dev) / 2**30
 
 
+def gpu_bench_setup(budget: float):
+    """Budget, cuda:0, its name and the shipped network on it, for the GPU benchmark scripts."""
+    global BUDGET
+    BUDGET = budget
+    import torch
+
+    dev = torch.device("cuda:0")
+    card = card_name(dev)
+    net, name = load_net(dev, False)
+    log(f"card {card}; torch {torch.__version__}; model {name}")
+    return dev, card, net
+
+
+def write_tables(filename: str) -> None:
+    """Print every table and write them all to `$OUT/filename`."""
+    for name, lines in TABLES.items():
+        print(f"## {name}\n" + "\n".join(lines) + "\n", flush=True)
+    (OUT / filename).write_text("\n\n".join(f"## {k}\n" + "\n".join(v) for k, v in TABLES.items()))
+
+
+def chunked_reference(net, dev):
+    """(pan, ms, output) of a 256^2 real tile through the chunked PyTorch scan (whole-tensor
+    path, PyTorch layers, fp32): the reference of the GPU engines' checks."""
+    import torch
+
+    pan, ms = tile_inputs(256, 1, dev, False)
+    with torch.inference_mode():
+        net.set_precision("fp32")
+        net.set_scan("chunked", path="full")
+        return pan, ms, net(pan, ms).float().cpu().numpy()
+
+
+def tile_case(net, run, dev) -> tuple[float, float | None, np.ndarray]:
+    """(median seconds, peak GiB, float32 output) of one whole-network call `run()`."""
+    clear_caches(net)
+    mem = peak_gib(run, dev)
+    t = timed(run, dev)
+    return t, mem, run().float().cpu().numpy()
+
+
 def rel_l2(a, b) -> float:
     a = np.asarray(a, np.float64)
     b = np.asarray(b, np.float64)

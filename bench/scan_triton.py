@@ -33,11 +33,8 @@ def check(net, dev, card: str) -> None:
     from backend.ops.selective_scan import selective_scan
 
     gi.table("check", ["card", "what", "result"])
-    pan, ms = gi.tile_inputs(256, 1, dev, False)
+    pan, ms, ref = gi.chunked_reference(net, dev)
     with torch.inference_mode():
-        net.set_precision("fp32")
-        net.set_scan("chunked", path="full")
-        ref = net(pan, ms).float().cpu().numpy()
         for precision in ("fp32", "bf16-scan"):
             net.set_precision(precision)
             net.set_scan("triton")
@@ -157,10 +154,7 @@ def net_tiles(net, dev, card: str) -> None:
                 with torch.inference_mode():
                     return net(pan, ms)
 
-            gi.clear_caches(net)
-            mem = gi.peak_gib(run, dev)
-            t = gi.timed(run, dev)
-            out = run().float().cpu().numpy()
+            t, mem, out = gi.tile_case(net, run, dev)
             if ref is None:
                 ref = out
             gi.row(
@@ -178,15 +172,9 @@ def main() -> int:
     ap.add_argument("--budget", type=float, default=400.0)
     ap.add_argument("--sections", default="check,sweep,net,profile")
     args = ap.parse_args()
-    gi.BUDGET = args.budget
-    import torch
-
+    dev, card, net = gi.gpu_bench_setup(args.budget)
     from backend.ops import scan_triton
 
-    dev = torch.device("cuda:0")
-    card = gi.card_name(dev)
-    net, name = gi.load_net(dev, False)
-    gi.log(f"card {card}; torch {torch.__version__}; model {name}")
     want = set(args.sections.split(","))
     if "check" in want:
         gi.section("check", 20)(check)(net, dev, card)
@@ -201,11 +189,7 @@ def main() -> int:
         net.set_scan("triton")
         net.set_channels_last(False)
         gi.section("profile", 10)(gi.profile)(net, dev, card, False, "bf16-scan")
-    for name_, lines in gi.TABLES.items():
-        print(f"## {name_}\n" + "\n".join(lines) + "\n", flush=True)
-    (gi.OUT / "scan_triton.md").write_text(
-        "\n\n".join(f"## {k}\n" + "\n".join(v) for k, v in gi.TABLES.items())
-    )
+    gi.write_tables("scan_triton.md")
     return 0
 
 

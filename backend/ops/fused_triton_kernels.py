@@ -46,6 +46,15 @@ def _bias_free_ln(x, weight, cmask, C: tl.constexpr, eps):
 
 
 @triton.jit
+def _pixels(H, W, BLOCK: tl.constexpr):
+    """This program's image b, pixel count HW, its BLOCK pixel indices q, their mask, rows and
+    columns."""
+    HW = H * W
+    q = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    return tl.program_id(1), HW, q, q < HW, q // W, q % W
+
+
+@triton.jit
 def _window_row(b, r, c, n_wr, n_wc, modality, WS: tl.constexpr):
     """Row of pixel (r, c) of image b and one modality in the window-major token buffer."""
     win = (b * n_wr + r // WS) * n_wc + c // WS
@@ -74,12 +83,7 @@ def _conv_kernel(
     BLOCK: tl.constexpr,
 ):
     """`act(conv(scale * x + shift) + bias) + res`, zero padding (KS // 2)."""
-    b = tl.program_id(1)
-    HW = H * W
-    q = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
-    qmask = q < HW
-    r = q // W
-    c = q % W
+    b, HW, q, qmask, r, c = _pixels(H, W, BLOCK)
     ci = tl.arange(0, CIP)
     cimask = ci < CIN
     co = tl.arange(0, COP)
@@ -195,12 +199,7 @@ def _ffn_out_kernel(
 ):
     """`x += W_o (GELU(a) * b)` with `(a, b) = dwconv3x3(hidden)`, CB hidden channels at a time
     (pixels read only their own x, so in place is safe)."""
-    b = tl.program_id(1)
-    HW = H * W
-    q = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
-    qmask = q < HW
-    r = q // W
-    c = q % W
+    b, HW, q, qmask, r, c = _pixels(H, W, BLOCK)
     ch = tl.arange(0, FP)
     cmask = ch < F
     h_base = h_ptr + b.to(tl.int64) * HW * (2 * HH)
@@ -237,12 +236,7 @@ def _mixer_dw_kernel(
 ):
     """Scan input `SiLU(dwconv3x3(x) + bias)`, written to its window-major rows, CB channels
     at a time."""
-    b = tl.program_id(1)
-    HW = H * W
-    q = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
-    qmask = q < HW
-    r = q // W
-    c = q % W
+    b, HW, q, qmask, r, c = _pixels(H, W, BLOCK)
     h_base = h_ptr + b.to(tl.int64) * HW * DS
     row = _window_row(b, r, c, n_wr, n_wc, modality, WS)
     for j in tl.static_range((D + CB - 1) // CB):
@@ -279,12 +273,7 @@ def _mixer_out_kernel(
     BLOCK: tl.constexpr,
 ):
     """`x += W_o (LayerNorm(y) * SiLU(W_z LN(x)))` for one modality (pixels independent)."""
-    b = tl.program_id(1)
-    HW = H * W
-    q = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
-    qmask = q < HW
-    r = q // W
-    c = q % W
+    b, HW, q, qmask, r, c = _pixels(H, W, BLOCK)
     ch = tl.arange(0, FP)
     cmask = ch < F
     dc = tl.arange(0, DP)
