@@ -986,6 +986,9 @@ def main() -> int:
     )
     ap.add_argument("--device", default=None)
     ap.add_argument("--no-gdal", action="store_true", help="scene through tifffile even with GDAL")
+    ap.add_argument(
+        "--no-fused", action="store_true", help="PyTorch layers around the scan (no fused layers)"
+    )
     ap.add_argument("--sections", default="check,tiles,scene,metrics,training,variants,profile")
     ap.add_argument(
         "--scene-runs",
@@ -1013,6 +1016,9 @@ def main() -> int:
     except Exception as exc:
         engine = f"unavailable ({exc})"
     net, name = load_net(dev, args.quick)
+    if args.no_fused:
+        net.set_fused(False)
+        name += ", PyTorch layers"
     log(
         f"card {card}; torch {torch.__version__}; numpy {np.__version__}; scan engine {engine}; "
         f"model {name}; budget {BUDGET:.0f} s; out {OUT}"
