@@ -11,6 +11,7 @@ is imported on first use only; `TRITON_INTERPRET=1` runs the same kernels on a C
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -41,7 +42,8 @@ LAUNCH: dict[str, FusedLaunch] = {
     "mixer_out": FusedLaunch(64, 2),
 }
 
-_packed: dict[tuple, torch.Tensor] = {}
+# packed weights: key -> (weak references to the sources, packed tensor)
+_packed: dict[tuple, tuple[tuple[weakref.ref, ...], torch.Tensor]] = {}
 
 
 def pad_width(n: int) -> int:
@@ -52,21 +54,32 @@ def pad_width(n: int) -> int:
 def _pack(
     key: str, sources: tuple[torch.Tensor, ...], dtype: torch.dtype, build: Callable
 ) -> torch.Tensor:
-    """`build()` cast to `dtype`, cached while none of `sources` changes (version counter)."""
+    """`build()` cast to `dtype`, cached while none of `sources` changes (version counter).
+
+    An entry also holds weak references to its sources: a tensor allocated later at the same
+    address (another model's weights) never gets the packed copy of a freed one.
+    """
+    bases = tuple(_base(s) for s in sources)
     k = (key, dtype, *(_identity(s) for s in sources))
     hit = _packed.get(k)
-    if hit is None:
-        if len(_packed) > 512:
-            _packed.clear()
-        with torch.no_grad():
-            hit = build().to(dtype).contiguous()
-        _packed[k] = hit
-    return hit
+    if hit is not None and all(ref() is b for ref, b in zip(hit[0], bases, strict=True)):
+        return hit[1]
+    if len(_packed) > 512:
+        _packed.clear()
+    with torch.no_grad():
+        packed = build().to(dtype).contiguous()
+    _packed[k] = (tuple(weakref.ref(b) for b in bases), packed)
+    return packed
+
+
+def _base(t: torch.Tensor) -> torch.Tensor:
+    """The tensor owning `t`'s storage (`t` itself unless it is a view)."""
+    return t._base if t._base is not None else t
 
 
 def _identity(t: torch.Tensor) -> tuple:
     """What a packed weight depends on: the storage's owner and version, and the view."""
-    base = t._base if t._base is not None else t
+    base = _base(t)
     return (id(base), base._version, t.data_ptr(), tuple(t.shape), tuple(t.stride()), str(t.device))
 
 

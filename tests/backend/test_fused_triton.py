@@ -147,6 +147,21 @@ def test_packed_weights_follow_in_place_updates() -> None:
     assert _rel(second, 2 * first) < 1e-6
 
 
+def test_packed_weights_are_never_served_to_another_tensor(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two weight tensors that look alike to the cache key (as a freed tensor and a new one at
+    its address would) each get their own packed copy."""
+    monkeypatch.setattr(ft, "_identity", lambda t: ("same",))
+    g = torch.Generator().manual_seed(10)
+    x = torch.randn(1, 8, 5, 5, generator=g)
+    w1, w2 = torch.randn(2, 8, 8, 3, 3, generator=g)
+    first = ft.conv2d(x, w1.clone(), None)  # its weight is freed right away
+    second = ft.conv2d(x, w2, None)
+    assert _rel(first, F.conv2d(x, w1, padding=1)) < 1e-5
+    assert _rel(second, F.conv2d(x, w2, padding=1)) < 1e-5
+
+
 def _net(monkeypatch: pytest.MonkeyPatch) -> MMMamba:
     monkeypatch.setattr(scan_triton, "LAUNCH", ScanLaunch(d_block=8, programs=8))
     torch.manual_seed(0)
