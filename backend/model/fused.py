@@ -15,18 +15,24 @@ from torch import nn
 
 from ..ops.fused_triton import conv2d, ffn_residual_, mixer_in, mixer_out_
 from ..ops.scan_triton import mi_scan, window_major_shape
-from .layers import ChannelAttentionBlock, Encoder, HalfInstanceNormBlock
+from .layers import (
+    ChannelAttentionBlock,
+    Encoder,
+    HalfInstanceNormBlock,
+    instance_norm_scale_shift,
+)
 
 
 def _hin_block(blk: HalfInstanceNormBlock, x: torch.Tensor) -> torch.Tensor:
     """Half instance-norm residual block, (B, F, H, W) updated in place."""
     y = conv2d(x, blk.conv1.weight, blk.conv1.bias, act="leaky")
     half = y.shape[1] // 2
-    var, mean = torch.var_mean(y[:, :half], dim=(2, 3), correction=0)  # (B, half)
+    # the first half normalised, the second half as it is (identity affine)
     scale = torch.ones(y.shape[:2], device=y.device)
     shift = torch.zeros(y.shape[:2], device=y.device)
-    scale[:, :half] = torch.rsqrt(var + blk.norm.eps) * blk.norm.weight.float()
-    shift[:, :half] = blk.norm.bias.float() - mean * scale[:, :half]
+    scale[:, :half], shift[:, :half] = instance_norm_scale_shift(
+        y[:, :half], blk.norm.weight, blk.norm.bias, blk.norm.eps
+    )
     return conv2d(
         y, blk.conv2.weight, blk.conv2.bias, act="leaky", affine=(scale, shift),
         residual=x, out=x,

@@ -126,10 +126,18 @@ def instance_norm_affine(
     Returns:
         (B, C, H, W) float32.
     """
-    yf = y.float()
-    var, mean = torch.var_mean(yf, dim=(2, 3), keepdim=True, correction=0)
-    scale = torch.rsqrt(var + eps) * weight.float()[:, None, None]
-    return torch.addcmul(bias.float()[:, None, None] - mean * scale, yf, scale)
+    scale, shift = instance_norm_scale_shift(y, weight, bias, eps)
+    return torch.addcmul(shift[..., None, None], y.float(), scale[..., None, None])
+
+
+def instance_norm_scale_shift(
+    y: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, eps: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-image, per-channel (scale, shift), each (B, C) float32, such that the affine
+    instance norm of (B, C, H, W) `y` is `scale * y + shift`."""
+    var, mean = torch.var_mean(y.float(), dim=(2, 3), correction=0)
+    scale = torch.rsqrt(var + eps) * weight.float()
+    return scale, bias.float() - mean * scale
 
 
 class BiasFreeLayerNorm2d(nn.Module):

@@ -96,14 +96,11 @@ class MMMamba(nn.Module):
 
     def uses_fused(self, device: torch.device) -> bool:
         """True if a forward without autograd on `device` runs the fused Triton layers."""
-        mixer = self.blocks[0].mixer if len(self.blocks) else None
-        return (
-            self.fused
-            and not torch.is_grad_enabled()
-            and mixer is not None
-            and mixer.path in ("auto", "windowed")
-            and scan_engine(device, mixer.engine) == "triton"
-        )
+        if not self.fused or not len(self.blocks):
+            return False
+        # exactly where the mixers would take their windowed (Triton scan) inference path
+        mixer = self.blocks[0].mixer
+        return mixer._inference_path(scan_engine(device, mixer.engine)) == "windowed"
 
     def set_precision(self, precision: str = "fp32") -> None:
         """Arithmetic of inference on CUDA: one of `PRECISIONS` (CPU runs stay float32)."""

@@ -89,23 +89,6 @@ def projection_layout(r: int, n: int, itemsize: int) -> tuple[int, int, int]:
     return bo, co, co + -(-n // align) * align
 
 
-def packed_projection(x_proj_weight: torch.Tensor, r: int, itemsize: int) -> torch.Tensor:
-    """(K, pw, d) float32 projection weights laid out as `projection_layout` (zero padding).
-
-    Args:
-        x_proj_weight: (K, R + 2N, d) rows dt_raw, B, C; r: R; itemsize: bytes of the stored
-            rows.
-    """
-    k, rows, d = x_proj_weight.shape
-    n = (rows - r) // 2
-    bo, co, pw = projection_layout(r, n, itemsize)
-    w = torch.zeros(k, pw, d, dtype=torch.float32, device=x_proj_weight.device)
-    w[:, :r] = x_proj_weight[:, :r]
-    w[:, bo : bo + n] = x_proj_weight[:, r : r + n]
-    w[:, co : co + n] = x_proj_weight[:, r + n :]
-    return w
-
-
 def mi_scan(
     u: torch.Tensor,
     x_proj_weight: torch.Tensor,
@@ -162,10 +145,14 @@ def mi_scan(
     aout = torch.empty_like(hout)
     hin = torch.empty_like(hout)
     y = torch.empty(b, L, d, dtype=torch.float32, device=dev)
-    # (K, DP, PWP): transposed, zero-padded to powers of two for the projection kernel's dot
+    # (K, DP, PWP): columns dt_raw | B | C at `projection_layout`, transposed, zero-padded to
+    # powers of two for the projection kernel's dot
     dp, pwp = max(16, triton_next_pow2(d)), max(16, triton_next_pow2(pw))
     w_t = torch.zeros(K, dp, pwp, dtype=torch.float32, device=dev)
-    w_t[:, :d, :pw] = packed_projection(x_proj_weight, R, u.element_size()).transpose(1, 2)
+    w_x = x_proj_weight.float().transpose(1, 2)  # (K, d, R + 2N)
+    w_t[:, :d, :R] = w_x[..., :R]
+    w_t[:, :d, bo : bo + N] = w_x[..., R : R + N]
+    w_t[:, :d, co : co + N] = w_x[..., R + N :]
     p_k = torch.empty(b, L, pw, dtype=u.dtype, device=dev)
     proj_block = 64
     grid = (n_seg, b * n_db)
