@@ -22,14 +22,12 @@ LOG2E = 1.0 / math.log(2.0)
 
 @dataclass(frozen=True)
 class ScanLaunch:
-    """Launch shape of the Triton scan: channels per program, warps per program, how many
-    programs the segment length is chosen to reach, tokens per loop step (measured:
-    bench/scan_triton.py)."""
+    """Launch shape of the Triton scan: channels per program, warps per program and how many
+    programs the segment length is chosen to reach (measured: bench/scan_triton.py)."""
 
     d_block: int = 32
     num_warps: int = 1
     programs: int = 4096
-    unroll: int = 2
 
 
 # the launch shape used when none is given (read at call time: benchmarks may replace it)
@@ -89,6 +87,14 @@ def projection_layout(r: int, n: int, itemsize: int) -> tuple[int, int, int]:
     return bo, co, co + -(-n // align) * align
 
 
+def chunk_tokens(window: int) -> int:
+    """Tokens of one unrolled chunk of a window's block: window * m for the largest divisor m of
+    the window with window * m <= 32 (whole rows or columns, so that every direction's pixel
+    order inside a chunk is fixed at compile time)."""
+    m = max(i for i in range(1, window + 1) if window % i == 0 and window * i <= max(32, window))
+    return window * m
+
+
 def mi_scan(
     u: torch.Tensor,
     x_proj_weight: torch.Tensor,
@@ -132,15 +138,19 @@ def mi_scan(
     dsk = D.float().contiguous()
     wdt = dt_proj_weight.float().transpose(1, 2).contiguous()
     bias = dt_bias.float().contiguous()
-    bo, co, pw = projection_layout(R, N, u.element_size())
+    # float32 projections in every precision: a bfloat16 B or C costs the scan a conversion
+    # per state and token
+    bo, co, pw = projection_layout(R, N, 4)
     launch = launch or LAUNCH
     DB = launch.d_block
     n_db = -(-d // DB)
-    # segments scanned in parallel: enough programs to fill the GPU
-    n_seg = max(1, min(-(-L // launch.unroll), launch.programs // max(1, b * n_db)))
-    unroll = launch.unroll
-    seg_len = -(-L // (n_seg * unroll)) * unroll  # whole loop steps
-    n_seg = -(-L // seg_len)
+    # segments of whole blocks (one modality of one window) scanned in parallel: enough
+    # programs to fill the GPU
+    g = window * window
+    n_blocks = L // g
+    n_seg = max(1, min(n_blocks, launch.programs // max(1, b * n_db)))
+    seg_blocks = -(-n_blocks // n_seg)
+    n_seg = -(-n_blocks // seg_blocks)
     hout = torch.empty(b, n_seg, N, d, dtype=torch.float32, device=dev)
     aout = torch.empty_like(hout)
     hin = torch.empty_like(hout)
@@ -153,7 +163,7 @@ def mi_scan(
     w_t[:, :d, :R] = w_x[..., :R]
     w_t[:, :d, bo : bo + N] = w_x[..., R : R + N]
     w_t[:, :d, co : co + N] = w_x[..., R + N :]
-    p_k = torch.empty(b, L, pw, dtype=u.dtype, device=dev)
+    p_k = torch.empty(b, L, pw, dtype=torch.float32, device=dev)
     proj_block = 64
     grid = (n_seg, b * n_db)
     dn = d * N
@@ -165,11 +175,11 @@ def mi_scan(
                 X3=u.dtype == torch.float32, BLOCK=proj_block, num_warps=4,
             )  # fmt: skip
             common = dict(
-                L=L, n_win=n_win, n_wr=n_wr, n_wc=n_wc, nwr_inv=1.0 / n_wr, seg_len=seg_len,
-                n_seg=n_seg, k=k, PW=pw,
-                BO=bo, CO=co, D=d, N=N, R=R, RP=triton_next_pow2(R), WS=window,
-                UNROLL=unroll, DB=DB, FAST=dev.type == "cuda", WIDE=L * max(d, pw) >= 2**31,
-                EVEN=L % unroll == 0, num_warps=launch.num_warps,
+                L=L, n_win=n_win, n_wr=n_wr, n_wc=n_wc, nwr_inv=1.0 / n_wr,
+                seg_blocks=seg_blocks, n_seg=n_seg, K=k, PW=pw, BO=bo, CO=co, D=d, N=N, R=R,
+                RP=triton_next_pow2(R), WS=window, CH=chunk_tokens(window), DB=DB,
+                FAST=dev.type == "cuda", WIDE=L * max(d, pw) >= 2**31,
+                num_warps=launch.num_warps,
             )  # fmt: skip
             args = (u, p_k, a2, dsk, wdt, bias, hin, hout, aout, y)
             kern._scan_seq_kernel[grid](*args, OUTPUT=False, ACCUMULATE=False, **common)

@@ -54,27 +54,23 @@ def _div(a, b, b_inv):
 
 
 @triton.jit
-def _row(t, k, n_win, n_wr, n_wc, nwr_inv, WS: tl.constexpr):
-    """Buffer row of the t-th token of direction k's sequence (nwr_inv = 1 / n_wr)."""
-    G: tl.constexpr = WS * WS
-    wi = t // (2 * G)
-    mod = (t // G) % 2
-    pix = t % G
-    if k % 2 == 1:  # per-modality reverse: windows and pixels reversed, MS still first
+def _block_base(q, n_win, n_wr, n_wc, nwr_inv, K: tl.constexpr, G: tl.constexpr):
+    """Buffer row of the first pixel of the q-th block (one modality of one window) of
+    direction K's sequence (nwr_inv = 1 / n_wr)."""
+    wi = q // 2
+    mod = q % 2
+    if K % 2 == 1:  # per-modality reverse: windows reversed, MS block still first
         wi = n_win - 1 - wi
-        pix = G - 1 - pix
-    if k >= 2:  # column-major windows, column-major pixels
+    if K >= 2:  # column-major windows
         wc = _div(wi, n_wr, nwr_inv)
-        pc = pix // WS
         wi = (wi - wc * n_wr) * n_wc + wc
-        pix = (pix - pc * WS) * WS + pc
-    return (wi * 2 + mod) * G + pix
+    return (wi * 2 + mod) * G
 
 
 @triton.jit
 def _scan_seq_kernel(
     u_ptr,  # (B, L, D) tokens, window-major
-    p_ptr,  # (B, L, PW) projections: dt_raw at columns [0, R), B at [BO, BO+N), C at [CO, CO+N)
+    p_ptr,  # (B, L, PW) float32 projections: dt_raw at [0, R), B at [BO, BO+N), C at [CO, CO+N)
     a2_ptr,  # (4, N, D) A * log2(e)
     dskip_ptr,  # (4, D)
     wdt_ptr,  # (4, R, D) step-size projection, transposed
@@ -88,9 +84,9 @@ def _scan_seq_kernel(
     n_wr,
     n_wc,
     nwr_inv,
-    seg_len,
+    seg_blocks,
     n_seg,
-    k,
+    K: tl.constexpr,
     PW: tl.constexpr,
     BO: tl.constexpr,
     CO: tl.constexpr,
@@ -99,16 +95,22 @@ def _scan_seq_kernel(
     R: tl.constexpr,
     RP: tl.constexpr,
     WS: tl.constexpr,
-    UNROLL: tl.constexpr,
+    CH: tl.constexpr,
     DB: tl.constexpr,
     OUTPUT: tl.constexpr,
     ACCUMULATE: tl.constexpr,
     FAST: tl.constexpr,
     WIDE: tl.constexpr,
-    EVEN: tl.constexpr,
 ):
-    """Token after token inside a segment of direction k's sequence; states are (N, DB), each
-    thread holding all N states of its channel; `UNROLL` tokens per loop step."""
+    """Token after token inside a segment of direction K's sequence; states are (N, DB), each
+    thread holding all N states of its channel.
+
+    A segment is `seg_blocks` whole blocks (one modality of one window, G = WS^2 tokens); a
+    block is walked in chunks of CH tokens (CH = WS * m, m dividing WS) whose pixel offsets are
+    compile-time constants, so a token costs no index arithmetic."""
+    G: tl.constexpr = WS * WS
+    NCH: tl.constexpr = G // CH
+    M: tl.constexpr = CH // WS
     seg = tl.program_id(0)
     n_db: tl.constexpr = (D + DB - 1) // DB
     pid = tl.program_id(1)
@@ -117,12 +119,12 @@ def _scan_seq_kernel(
     d = db * DB + tl.arange(0, DB)
     dmask = d < D
     n = tl.arange(0, N)
-    kd = k * D + d
-    a2 = tl.load(a2_ptr + (k * N + n[:, None]) * D + d[None, :], mask=dmask[None, :], other=0.0)
+    kd = K * D + d
+    a2 = tl.load(a2_ptr + (K * N + n[:, None]) * D + d[None, :], mask=dmask[None, :], other=0.0)
     bias = tl.load(bias_ptr + kd, mask=dmask, other=0.0)
     rr = tl.arange(0, RP)
     wdt = tl.load(
-        wdt_ptr + (k * R + rr[:, None]) * D + d[None, :],
+        wdt_ptr + (K * R + rr[:, None]) * D + d[None, :],
         mask=(rr < R)[:, None] & dmask[None, :],
         other=0.0,
     )  # (RP, DB)
@@ -138,35 +140,45 @@ def _scan_seq_kernel(
     u_base = u_ptr + b.to(tl.int64) * L * D
     p_base = p_ptr + b.to(tl.int64) * L * PW
     y_base = y_ptr + b.to(tl.int64) * L * D
-    t_start = seg * seg_len
-    t_end = tl.minimum(t_start + seg_len, L)
-    for c in range(t_start, t_end, UNROLL):
-        for j in tl.static_range(UNROLL):
-            t = c + j
-            if EVEN:  # segments hold whole loop steps: every token is valid
-                row = _row(t, k, n_win, n_wr, n_wc, nwr_inv, WS)
-                vm = dmask
+    q_start = seg * seg_blocks
+    q_end = tl.minimum(q_start + seg_blocks, L // G)
+    for q in range(q_start, q_end):
+        base = _block_base(q, n_win, n_wr, n_wc, nwr_inv, K, G)
+        for c in range(NCH):
+            cc = c
+            if K % 2 == 1:
+                cc = NCH - 1 - c
+            if K >= 2:  # noqa: SIM108 (constexpr) column-major pixels: chunk cc at column cc * M
+                row0 = base + cc * M
             else:
-                valid = t < t_end
-                row = tl.where(valid, _row(t, k, n_win, n_wr, n_wc, nwr_inv, WS), 0)
-                vm = dmask & valid
+                row0 = base + cc * CH
             if WIDE:  # offsets past 2^31 elements per image
-                row = row.to(tl.int64)
-            u = tl.load(u_base + row * D + d, mask=vm, other=0.0).to(tl.float32)
-            praw = tl.load(p_base + row * PW + rr, mask=rr < R, other=0.0).to(tl.float32)
-            raw = bias + tl.sum(praw[:, None] * wdt, axis=0)
-            delta = tl.where(vm, _softplus(raw, FAST), 0.0)  # invalid tokens: identity step
-            bn = tl.load(p_base + row * PW + BO + n).to(tl.float32)
-            h = tl.exp2(delta[None, :] * a2) * h + bn[:, None] * (delta * u)[None, :]
-            if OUTPUT:
-                cn = tl.load(p_base + row * PW + CO + n).to(tl.float32)
-                y = tl.sum(h * cn[:, None], axis=0) + dsk * u
-                y_ptrs = y_base + row * D + d
-                if ACCUMULATE:
-                    y += tl.load(y_ptrs, mask=vm, other=0.0)
-                tl.store(y_ptrs, y, mask=vm)
-            else:
-                sum_delta += delta
+                row0 = row0.to(tl.int64)
+            u_c = u_base + row0 * D + d
+            p_c = p_base + row0 * PW
+            y_c = y_base + row0 * D + d
+            for jj in tl.static_range(CH):
+                j = jj
+                if K % 2 == 1:
+                    j = CH - 1 - jj
+                if K >= 2:  # noqa: SIM108 (a constexpr branch: only one side is compiled)
+                    off = (j % WS) * WS + j // WS
+                else:
+                    off = j
+                u = tl.load(u_c + off * D, mask=dmask, other=0.0).to(tl.float32)
+                praw = tl.load(p_c + off * PW + rr, mask=rr < R, other=0.0)
+                raw = bias + tl.sum(praw[:, None] * wdt, axis=0)
+                delta = _softplus(raw, FAST)
+                bn = tl.load(p_c + off * PW + BO + n)
+                h = tl.exp2(delta[None, :] * a2) * h + bn[:, None] * (delta * u)[None, :]
+                if OUTPUT:
+                    cn = tl.load(p_c + off * PW + CO + n)
+                    y = tl.sum(h * cn[:, None], axis=0) + dsk * u
+                    if ACCUMULATE:
+                        y += tl.load(y_c + off * D, mask=dmask, other=0.0)
+                    tl.store(y_c + off * D, y, mask=dmask)
+                else:
+                    sum_delta += delta
     if not OUTPUT:
         tl.store(hout_ptr + state_off, h, mask=smask)
         tl.store(aout_ptr + state_off, tl.exp2(sum_delta[None, :] * a2), mask=smask)

@@ -52,12 +52,12 @@ def _problem(b: int, d: int, h: int, w: int, n: int, r: int, seed: int = 0):
     return torch.cat([xm.flatten(2), xp.flatten(2)], 2), buf, weights
 
 
-def _oracle(src: torch.Tensor, h: int, w: int, wt: dict) -> torch.Tensor:
+def _oracle(src: torch.Tensor, h: int, w: int, wt: dict, window: int = 4) -> torch.Tensor:
     """Sum over directions of the float64 oracle scan, back in window-major layout (B, L, d)."""
     b, d, L = src.shape
     r = wt["dt_proj_weight"].shape[-1]
     n = wt["A"].shape[-1]
-    order, inverse = mi_orders(h, w, 4)
+    order, inverse = mi_orders(h, w, window)
     seq = build_sequences(src, order)
     x_dbl = torch.einsum("bkdl,kcd->bkcl", seq, wt["x_proj_weight"])
     dt, B, C = torch.split(x_dbl, [r, n, n], dim=2)
@@ -67,7 +67,7 @@ def _oracle(src: torch.Tensor, h: int, w: int, wt: dict) -> torch.Tensor:
         wt["A"].double(), B.double(), C.double(), wt["D"].double(), wt["dt_bias"].double(), True,
     )  # fmt: skip
     y = undo_sequences(y.view(b, 4, d, L), inverse).sum(dim=1)
-    out = torch.empty(window_major_shape(b, h, w, 4, d), dtype=torch.float64)
+    out = torch.empty(window_major_shape(b, h, w, window, d), dtype=torch.float64)
     to_window_major(y[..., : h * w].reshape(b, d, h, w), out, 0)
     to_window_major(y[..., h * w :].reshape(b, d, h, w), out, 1)
     return out.view(b, L, d)
@@ -76,9 +76,9 @@ def _oracle(src: torch.Tensor, h: int, w: int, wt: dict) -> torch.Tensor:
 @pytest.mark.parametrize(
     "launch",
     [
-        ScanLaunch(d_block=4, programs=2, unroll=2),  # one segment per batch item
-        ScanLaunch(d_block=8, programs=14, unroll=3),  # 7 segments of 14 tokens: 4 2/3 steps
-        ScanLaunch(d_block=8, programs=140, unroll=1),  # 48 segments: carried in two groups
+        ScanLaunch(d_block=4, programs=2),  # one segment per batch item
+        ScanLaunch(d_block=8, programs=10),  # 5 segments of 2 blocks (the last one short)
+        ScanLaunch(d_block=8, programs=140),  # 12 segments of one block
     ],
 )
 def test_mi_scan_matches_oracle(launch: ScanLaunch) -> None:
@@ -89,6 +89,32 @@ def test_mi_scan_matches_oracle(launch: ScanLaunch) -> None:
     y = mi_scan(buf.view(b, -1, d), **wt, n_wr=h // 4, n_wc=w // 4, window=4, launch=launch)
     assert y.dtype == torch.float32 and y.shape == (b, 2 * h * w, d)
     assert _rel(y, _oracle(src, h, w, wt)) < 1e-5
+
+
+@pytest.mark.parametrize("window", [1, 2, 3, 8])
+def test_mi_scan_other_windows(window: int) -> None:
+    """Windows whose blocks are one chunk of compile-time pixel offsets (1, 2, 3) or two
+    chunks walked in order and in reverse (8: chunks of 32 of its 64 tokens)."""
+    b, d, n, r = 1, 3, 2, 1
+    h, w = window * 2, window * 3
+    g = torch.Generator().manual_seed(window)
+    xm, xp = torch.randn(2, b, d, h, w, generator=g)
+    buf = torch.empty(window_major_shape(b, h, w, window, d))
+    to_window_major(xm, buf, 0)
+    to_window_major(xp, buf, 1)
+    wt = dict(
+        x_proj_weight=torch.randn(4, r + 2 * n, d, generator=g) * 0.4,
+        dt_proj_weight=torch.randn(4, d, r, generator=g) * 0.5,
+        dt_bias=torch.randn(4 * d, generator=g) - 2.5,
+        A=-torch.exp(torch.randn(4 * d, n, generator=g) * 0.7),
+        D=torch.randn(4 * d, generator=g),
+    )
+    src = torch.cat([xm.flatten(2), xp.flatten(2)], 2)
+    y = mi_scan(
+        buf.view(b, -1, d), **wt, n_wr=2, n_wc=3, window=window,
+        launch=ScanLaunch(d_block=4, programs=3),
+    )  # fmt: skip
+    assert _rel(y, _oracle(src, h, w, wt, window)) < 1e-5
 
 
 def test_mi_scan_bfloat16_storage() -> None:
