@@ -181,8 +181,10 @@ def layers(net, dev, card: str, kernels: set[str], shapes: list, stores: list) -
                 gi.row("layers", cells)
         for st in stores:
             best = (float("inf"), ft.LAUNCH[kernel])
-            # the FFN's output dot needs at least 16 channels per step
-            cbs = {"ffn_out": (16, 32), "mixer_dw": (8, 16, 32)}.get(kernel, (16,))
+            # the output dots need at least 16 channels per step
+            cbs = {"ffn_out": (16, 32), "mixer_dw": (8, 16, 32), "mixer_out": (16, 32)}.get(
+                kernel, (16,)
+            )
             for (block, warps), cb in ((s, cb) for s in shapes for cb in cbs):
                 if gi.left() < 40:
                     break

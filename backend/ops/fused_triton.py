@@ -39,7 +39,7 @@ LAUNCH: dict[str, FusedLaunch] = {
     "pointwise": FusedLaunch(64, 4),
     "ffn_out": FusedLaunch(64, 4, 32),
     "mixer_dw": FusedLaunch(32, 4, 32),
-    "mixer_out": FusedLaunch(64, 2),
+    "mixer_out": FusedLaunch(64, 4, 32),
 }
 
 # packed weights: key -> (weak references to the sources, packed tensor)
@@ -283,16 +283,17 @@ def mixer_out_(
     """
     b, f, h, w = x.shape
     d, ws = y.shape[-1], y.shape[4]
-    fp, dp = pad_width(f), pad_width(d)
+    grid, block, warps, cb = _launch("mixer_out", x)
+    fp, cb = pad_width(f), pad_width(cb)
+    dc = -(-d // cb) * cb  # scan channels padded to whole chunks
     src = (ln_weight, w_proj, n_weight, n_bias, w_out)
     lnw = _pack("ln", (ln_weight,), torch.float32, lambda: _padded(ln_weight, (fp,)))
-    wz = _pack("mix_z", src, torch.float32, lambda: _padded(w_proj[d:].t(), (fp, dp)))
-    nw = _pack("mix_nw", src, torch.float32, lambda: _padded(n_weight, (dp,)))
-    nb = _pack("mix_nb", src, torch.float32, lambda: _padded(n_bias, (dp,)))
-    wo = _pack("mix_o", src, torch.float32, lambda: _padded(w_out.t(), (dp, fp)))
-    grid, block, warps, cb = _launch("mixer_out", x)
+    wz = _pack(f"mix_z{dc}", src, torch.float32, lambda: _padded(w_proj[d:].t(), (fp, dc)))
+    nw = _pack(f"mix_nw{dc}", src, torch.float32, lambda: _padded(n_weight, (dc,)))
+    nb = _pack(f"mix_nb{dc}", src, torch.float32, lambda: _padded(n_bias, (dc,)))
+    wo = _pack(f"mix_o{dc}", src, torch.float32, lambda: _padded(w_out.t(), (dc, fp)))
     with _on(x.device):
         _kernels()._mixer_out_kernel[grid](
             x, lnw, wz, y, nw, nb, wo, h, w, h // ws, w // ws, modality, eps_in, eps_out,
-            F=f, FP=fp, D=d, DP=dp, WS=ws, BLOCK=block, num_warps=warps,
+            F=f, FP=fp, D=d, DC=dc, CB=cb, WS=ws, BLOCK=block, num_warps=warps,
         )  # fmt: skip

@@ -91,7 +91,7 @@ def _conv_kernel(
     x_base = x_ptr + b.to(tl.int64) * CIN * HW
     PAD: tl.constexpr = KS // 2
     acc = tl.zeros((BLOCK, COP), dtype=tl.float32)
-    for t in tl.static_range(KS * KS):
+    for t in range(KS * KS):
         xt, ok = _tap(x_base, q, r, c, H, W, HW, ci, cimask, qmask, t // KS - PAD, t % KS - PAD)
         if HAS_AFF:
             sc = tl.load(scale_ptr + b * CIP + ci)
@@ -169,7 +169,7 @@ def _dw_chunk(
     ch = c0 + tl.arange(0, CB)
     cmask = ch < C
     acc = tl.zeros((q.shape[0], CB), dtype=tl.float32)
-    for t in tl.static_range(9):
+    for t in range(9):
         rr = r + (t // 3 - 1)
         cc = c + (t % 3 - 1)
         ok = qmask & (rr >= 0) & (rr < H) & (cc >= 0) & (cc < W)
@@ -253,11 +253,11 @@ def _mixer_dw_kernel(
 def _mixer_out_kernel(
     x_ptr,  # (B, F, H, W) block input of one modality, updated in place
     lnw_ptr,  # (FP,) bias-free LayerNorm weight (the mixer's input norm)
-    wz_ptr,  # (FP, DP) gate part of the input projection, transposed
+    wz_ptr,  # (FP, DC) gate part of the input projection, transposed
     y_ptr,  # (B, H/WS, W/WS, 2, WS, WS, D) float32 scan output
-    nw_ptr,  # (DP,) output LayerNorm weight
-    nb_ptr,  # (DP,) output LayerNorm bias
-    wo_ptr,  # (DP, FP) output projection, transposed
+    nw_ptr,  # (DC,) output LayerNorm weight
+    nb_ptr,  # (DC,) output LayerNorm bias
+    wo_ptr,  # (DC, FP) output projection, transposed
     H,
     W,
     n_wr,
@@ -268,29 +268,40 @@ def _mixer_out_kernel(
     F: tl.constexpr,
     FP: tl.constexpr,
     D: tl.constexpr,
-    DP: tl.constexpr,
+    DC: tl.constexpr,
+    CB: tl.constexpr,
     WS: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
-    """`x += W_o (LayerNorm(y) * SiLU(W_z LN(x)))` for one modality (pixels independent)."""
+    """`x += W_o (LayerNorm(y) * SiLU(W_z LN(x)))` for one modality (pixels independent), CB of
+    the D (padded: DC) scan channels at a time: the statistics of y in two sweeps (mean, then
+    centred variance), then gate and projection chunk by chunk."""
     b, HW, q, qmask, r, c = _pixels(H, W, BLOCK)
     ch = tl.arange(0, FP)
     cmask = ch < F
-    dc = tl.arange(0, DP)
-    dmask = dc < D
     x_base = x_ptr + b.to(tl.int64) * F * HW
     xc, ok = _tap(x_base, q, r, c, H, W, HW, ch, cmask, qmask, 0, 0)
     xn = _bias_free_ln(xc, tl.load(lnw_ptr + ch), cmask, F, eps_in)
-    z = _mm(xn, tl.load(wz_ptr + ch[:, None] * DP + dc[None, :]))
-    row = _window_row(b, r, c, n_wr, n_wc, modality, WS)
-    y = tl.load(
-        y_ptr + row[:, None] * D + dc[None, :], mask=qmask[:, None] & dmask[None, :], other=0.0
-    )
-    mean = tl.sum(y, axis=1) / D
-    diff = tl.where(dmask[None, :], y - mean[:, None], 0.0)
-    var = tl.sum(diff * diff, axis=1) / D
-    yn = diff * tl.rsqrt(var + eps_out)[:, None] * tl.load(nw_ptr + dc)[None, :]
-    g = (yn + tl.load(nb_ptr + dc)[None, :]) * (z * tl.sigmoid(z))
-    out = _mm(g, tl.load(wo_ptr + dc[:, None] * FP + ch[None, :])) + xc
+    y_row = y_ptr + _window_row(b, r, c, n_wr, n_wc, modality, WS)[:, None] * D
+    total = tl.zeros((BLOCK,), dtype=tl.float32)
+    for j in range(DC // CB):
+        dc = j * CB + tl.arange(0, CB)
+        total += tl.sum(tl.load(y_row + dc[None, :], mask=(dc < D)[None, :], other=0.0), axis=1)
+    mean = total / D
+    total = tl.zeros((BLOCK,), dtype=tl.float32)
+    for j in range(DC // CB):
+        dc = j * CB + tl.arange(0, CB)
+        dm = (dc < D)[None, :]
+        cen = tl.where(dm, tl.load(y_row + dc[None, :], mask=dm, other=0.0) - mean[:, None], 0.0)
+        total += tl.sum(cen * cen, axis=1)
+    rstd = tl.rsqrt(total / D + eps_out)
+    out = xc
+    for j in range(DC // CB):
+        dc = j * CB + tl.arange(0, CB)
+        yv = tl.load(y_row + dc[None, :], mask=(dc < D)[None, :], other=0.0)
+        yn = (yv - mean[:, None]) * rstd[:, None] * tl.load(nw_ptr + dc)[None, :]
+        z = _mm(xn, tl.load(wz_ptr + ch[:, None] * DC + dc[None, :]))
+        g = (yn + tl.load(nb_ptr + dc)[None, :]) * (z * tl.sigmoid(z))
+        out += _mm(g, tl.load(wo_ptr + dc[:, None] * FP + ch[None, :]))
     o_off = ch[None, :].to(tl.int64) * HW + q[:, None]
     tl.store(x_base + o_off, out, mask=qmask[:, None] & cmask[None, :])

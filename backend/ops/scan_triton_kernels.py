@@ -101,13 +101,16 @@ def _scan_seq_kernel(
     ACCUMULATE: tl.constexpr,
     FAST: tl.constexpr,
     WIDE: tl.constexpr,
+    STAGES: tl.constexpr,
 ):
     """Token after token inside a segment of direction K's sequence; states are (N, DB), each
     thread holding all N states of its channel.
 
     A segment is `seg_blocks` whole blocks (one modality of one window, G = WS^2 tokens); a
     block is walked in chunks of CH tokens (CH = WS * m, m dividing WS) whose pixel offsets are
-    compile-time constants, so a token costs no index arithmetic."""
+    compile-time constants, so a token costs no index arithmetic. STAGES > 1 software-pipelines
+    the block loop: the next blocks' rows are copied ahead (asynchronously, through shared
+    memory) while this one is scanned, so a token does not wait for its loads."""
     G: tl.constexpr = WS * WS
     NCH: tl.constexpr = G // CH
     M: tl.constexpr = CH // WS
@@ -142,7 +145,7 @@ def _scan_seq_kernel(
     y_base = y_ptr + b.to(tl.int64) * L * D
     q_start = seg * seg_blocks
     q_end = tl.minimum(q_start + seg_blocks, L // G)
-    for q in range(q_start, q_end):
+    for q in tl.range(q_start, q_end, num_stages=STAGES):
         base = _block_base(q, n_win, n_wr, n_wc, nwr_inv, K, G)
         for c in range(NCH):
             cc = c
