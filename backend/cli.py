@@ -100,7 +100,7 @@ def add_pansharpen(subparsers: argparse._SubParsersAction) -> None:
         "--overlap",
         type=_non_negative,
         default=None,
-        help="overlap between tiles in PAN pixels (default: 1/8 of the tile)",
+        help="overlap between tiles in PAN pixels (default: 1/8 of the tile, at most 64)",
     )
     p.add_argument("--batch", type=_positive, default=1, help="tiles per network call (1)")
     p.add_argument(

@@ -40,13 +40,17 @@ DEFAULT_TILE = 512
 # Measured with bench/seam_overlap.py (README, "tiles, overlap and seams"): without overlap the
 # tile borders gain (random-initialised network: ~20x) or lose (trained: ~0.8x) gradient energy;
 # from 16-32 px of overlap (tiles of 256 and 512) the border/inside energy ratio stays within
-# +-5 % of the whole-scene run's. 1/8 of the tile keeps a 2-4x margin over that.
+# +-5 % of the whole-scene run's. 1/8 of the tile keeps a 2-4x margin over that; the margin is
+# in pixels, so large tiles (GPU) stop at 64 px instead of growing their overlap with the tile.
 DEFAULT_OVERLAP_FRACTION = 0.125
+DEFAULT_OVERLAP_MAX = 64
 
 
 def default_overlap(tile: int, ratio: int) -> int:
-    """The default overlap of tiles of `tile` PAN pixels, a multiple of `ratio`."""
-    return round_to(max(int(tile * DEFAULT_OVERLAP_FRACTION), ratio), ratio)
+    """The default overlap of tiles of `tile` PAN pixels (1/8 of the tile, at most 64), a
+    multiple of `ratio`."""
+    ov = min(int(tile * DEFAULT_OVERLAP_FRACTION), DEFAULT_OVERLAP_MAX)
+    return round_to(max(ov, ratio), ratio)
 
 
 def round_to(value: int, multiple: int) -> int:

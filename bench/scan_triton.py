@@ -88,7 +88,7 @@ def sweep(net, dev, card: str, quick: bool) -> object:
 
     gi.table(
         "sweep",
-        ["card", "storage", "DB", "warps", "programs", "stages", "ms per mixer scan"],
+        ["card", "storage", "DB", "warps", "programs", "stages", "output stages", "ms per scan"],
     )
     mix = net.blocks[0].mixer
     size = 1024
@@ -96,8 +96,7 @@ def sweep(net, dev, card: str, quick: bool) -> object:
     A, D = mix._scan_params()
     best = (float("inf"), scan_triton.LAUNCH)
     u32 = torch.randn(1, 2 * size * size, d, device=dev)
-    launches = [ScanLaunch(32, 1, p, s) for s in (2, 3, 1) for p in (4096, 8192)]
-    launches += [ScanLaunch(32, 1, 2048, 2), ScanLaunch(32, 1, 16384, 2)]
+    launches = [ScanLaunch(32, 1, p, 2, o) for o in (1, 2) for p in (4096, 8192, 12288, 16384)]
     for launch in launches:
         if gi.left() < 60:
             break

@@ -91,7 +91,7 @@ def _conv_kernel(
     x_base = x_ptr + b.to(tl.int64) * CIN * HW
     PAD: tl.constexpr = KS // 2
     acc = tl.zeros((BLOCK, COP), dtype=tl.float32)
-    for t in range(KS * KS):
+    for t in tl.static_range(KS * KS):
         xt, ok = _tap(x_base, q, r, c, H, W, HW, ci, cimask, qmask, t // KS - PAD, t % KS - PAD)
         if HAS_AFF:
             sc = tl.load(scale_ptr + b * CIP + ci)

@@ -24,12 +24,14 @@ LOG2E = 1.0 / math.log(2.0)
 class ScanLaunch:
     """Launch shape of the Triton scan: channels per program, warps per program, how many
     programs the segment length is chosen to reach and the software-pipeline depth of the
-    block loop (1: none) (measured: bench/scan_triton.py)."""
+    block loop (1: none) in the state pass and in the output pass (measured:
+    bench/scan_triton.py)."""
 
     d_block: int = 32
     num_warps: int = 1
-    programs: int = 4096
+    programs: int = 12288
     stages: int = 2
+    out_stages: int = 1
 
 
 # the launch shape used when none is given (read at call time: benchmarks may replace it)
@@ -181,14 +183,18 @@ def mi_scan(
                 seg_blocks=seg_blocks, n_seg=n_seg, K=k, PW=pw, BO=bo, CO=co, D=d, N=N, R=R,
                 RP=triton_next_pow2(R), WS=window, CH=chunk_tokens(window), DB=DB,
                 FAST=dev.type == "cuda", WIDE=L * max(d, pw) >= 2**31,
-                STAGES=launch.stages, num_warps=launch.num_warps,
+                num_warps=launch.num_warps,
             )  # fmt: skip
             args = (u, p_k, a2, dsk, wdt, bias, hin, hout, aout, y)
-            kern._scan_seq_kernel[grid](*args, OUTPUT=False, ACCUMULATE=False, **common)
+            kern._scan_seq_kernel[grid](
+                *args, OUTPUT=False, ACCUMULATE=False, STAGES=launch.stages, **common
+            )
             kern._carry_kernel[(b, -(-dn // carry_block))](
                 hout, aout, hin, n_seg, dn, SB=32, BLOCK=carry_block
             )
-            kern._scan_seq_kernel[grid](*args, OUTPUT=True, ACCUMULATE=k > 0, **common)
+            kern._scan_seq_kernel[grid](
+                *args, OUTPUT=True, ACCUMULATE=k > 0, STAGES=launch.out_stages, **common
+            )
             del args
     return y
 
