@@ -29,7 +29,7 @@ class ScanLaunch:
 
     d_block: int = 32
     num_warps: int = 1
-    programs: int = 12288
+    programs: int = 4096
     stages: int = 2
     out_stages: int = 1
 
