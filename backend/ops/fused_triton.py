@@ -39,7 +39,7 @@ LAUNCH: dict[str, FusedLaunch] = {
     "pointwise": FusedLaunch(64, 4),
     "ffn_out": FusedLaunch(64, 4, 32),
     "mixer_dw": FusedLaunch(32, 4, 32),
-    "mixer_out": FusedLaunch(64, 4, 32),
+    "mixer_out": FusedLaunch(64, 2, 32),
 }
 
 # packed weights: key -> (weak references to the sources, packed tensor)
