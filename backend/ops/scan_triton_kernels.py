@@ -3,8 +3,8 @@
 The tokens live in one *window-major* buffer (B, L, D), L = 2*H*W: window after window in
 row-major order, inside each window its MS pixels then its PAN pixels, each row-major. That is
 the sequence of direction 0; the other three directions visit the same windows in another order
-and the pixels of a window in another fixed order (`_row`), so no direction's sequence is ever
-gathered into a copy.
+(`_block_base`) and the pixels of a window in another fixed order (compile-time offsets), so no
+direction's sequence is ever gathered into a copy.
 
 A sequence is cut into segments scanned in parallel:
 - pass "state" scans every segment from a zero state and keeps its end state and its total decay
