@@ -35,11 +35,11 @@ def _rel(a: torch.Tensor, b: torch.Tensor) -> float:
     return float((a - b).norm() / b.norm())
 
 
-def _problem(b: int, d: int, h: int, w: int, n: int, r: int, seed: int = 0):
+def _problem(b: int, d: int, h: int, w: int, n: int, r: int, seed: int = 0, window: int = 4):
     """Random MS/PAN tokens in both layouts and per-direction scan weights."""
     g = torch.Generator().manual_seed(seed)
     xm, xp = torch.randn(2, b, d, h, w, generator=g)
-    buf = torch.empty(window_major_shape(b, h, w, 4, d))
+    buf = torch.empty(window_major_shape(b, h, w, window, d))
     to_window_major(xm, buf, 0)
     to_window_major(xp, buf, 1)
     weights = dict(
@@ -97,19 +97,7 @@ def test_mi_scan_other_windows(window: int) -> None:
     chunks walked in order and in reverse (8: chunks of 32 of its 64 tokens)."""
     b, d, n, r = 1, 3, 2, 1
     h, w = window * 2, window * 3
-    g = torch.Generator().manual_seed(window)
-    xm, xp = torch.randn(2, b, d, h, w, generator=g)
-    buf = torch.empty(window_major_shape(b, h, w, window, d))
-    to_window_major(xm, buf, 0)
-    to_window_major(xp, buf, 1)
-    wt = dict(
-        x_proj_weight=torch.randn(4, r + 2 * n, d, generator=g) * 0.4,
-        dt_proj_weight=torch.randn(4, d, r, generator=g) * 0.5,
-        dt_bias=torch.randn(4 * d, generator=g) - 2.5,
-        A=-torch.exp(torch.randn(4 * d, n, generator=g) * 0.7),
-        D=torch.randn(4 * d, generator=g),
-    )
-    src = torch.cat([xm.flatten(2), xp.flatten(2)], 2)
+    src, buf, wt = _problem(b, d, h, w, n, r, seed=window, window=window)
     y = mi_scan(
         buf.view(b, -1, d), **wt, n_wr=2, n_wc=3, window=window,
         launch=ScanLaunch(d_block=4, programs=3),
