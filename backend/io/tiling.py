@@ -11,6 +11,13 @@ the smallest that covers the axis with at least the requested overlap, and their
 evenly from 0 to `length - tile`, so the last tile ends exactly on the edge (its overlap with the
 previous tile is simply larger). Axes shorter than a tile get one tile of the axis length.
 
+Tile size per axis: the requested size is an upper bound. An axis gets the smallest size (a
+multiple of 16 and of the alignment) with which the same number of tiles still covers it with the
+requested overlap, so little work goes into overlap beyond what the tile count forces: 8192 px in
+tiles of 1024 with 64 px overlap are 9 tiles of 976 (91 % of the pixels of 9 tiles of 1024).
+Sizes divisible by 16 keep the GPU kernels' aligned, vectorised memory accesses (measured: tiles
+of 968 ran about a quarter slower per pixel than tiles of 1024).
+
 Memory: `BlendAccumulator` keeps a float buffer only for cells (pieces between tile edges) that
 some tile still has to contribute to, and emits each cell as soon as it is final, so memory is
 bounded by about one tile plus one row of overlap strips, never by the scene.
@@ -48,6 +55,21 @@ def tile_starts(length: int, tile: int, overlap: int, align: int = 1) -> list[in
     return starts
 
 
+SIZE_MULTIPLE = 16
+
+
+def balanced_tile(length: int, tile: int, overlap: int, align: int = 1) -> int:
+    """Smallest tile size (a multiple of `SIZE_MULTIPLE` and `align`), at most `tile`, that
+    covers `length` with as many tiles as `tile` needs, at least `overlap` apart; `length` if it
+    fits in one tile."""
+    if length <= tile:
+        return length
+    n = math.ceil((length - overlap) / (tile - overlap))
+    need = -(-(length + (n - 1) * overlap) // n)  # n * t - (n - 1) * overlap >= length
+    m = math.lcm(SIZE_MULTIPLE, align)
+    return min(tile, -(-need // m) * m)
+
+
 @dataclass(frozen=True)
 class TileGrid:
     """Tiles over a `width x height` area (in PAN pixels), aligned to `align` pixels."""
@@ -77,22 +99,22 @@ class TileGrid:
     @property
     def col_starts(self) -> list[int]:
         """Column offsets of the tile columns."""
-        return tile_starts(self.padded_width, self.tile, self.overlap, self.align)
+        return tile_starts(self.padded_width, self.tile_width, self.overlap, self.align)
 
     @property
     def row_starts(self) -> list[int]:
         """Row offsets of the tile rows."""
-        return tile_starts(self.padded_height, self.tile, self.overlap, self.align)
+        return tile_starts(self.padded_height, self.tile_height, self.overlap, self.align)
 
     @property
     def tile_width(self) -> int:
-        """Width of every tile (the padded width when the area is narrower than a tile)."""
-        return min(self.tile, self.padded_width)
+        """Width of every tile: `balanced_tile` of the padded width (at most `tile`)."""
+        return balanced_tile(self.padded_width, self.tile, self.overlap, self.align)
 
     @property
     def tile_height(self) -> int:
         """Height of every tile."""
-        return min(self.tile, self.padded_height)
+        return balanced_tile(self.padded_height, self.tile, self.overlap, self.align)
 
     def __len__(self) -> int:
         return len(self.col_starts) * len(self.row_starts)

@@ -23,15 +23,16 @@ LOG2E = 1.0 / math.log(2.0)
 @dataclass(frozen=True)
 class ScanLaunch:
     """Launch shape of the Triton scan: channels per program, warps per program, how many
-    programs the segment length is chosen to reach and the software-pipeline depth of the
-    block loop (1: none) in the state pass and in the output pass (measured:
-    bench/scan_triton.py)."""
+    programs the segment length is chosen to reach, the software-pipeline depth of the block
+    loop (1: none) in the state pass and in the output pass, and how many blocks ahead each
+    program prefetches its rows into L2 (0: none; CUDA only) (measured: bench/scan_triton.py)."""
 
     d_block: int = 32
     num_warps: int = 1
     programs: int = 4096
-    stages: int = 2
+    stages: int = 1
     out_stages: int = 1
+    prefetch: int = 1
 
 
 # the launch shape used when none is given (read at call time: benchmarks may replace it)
@@ -172,6 +173,7 @@ def mi_scan(
     grid = (n_seg, b * n_db)
     dn = d * N
     carry_block = 128
+    cuda = dev.type == "cuda"
     with _on(dev):
         for k in range(K):
             kern._proj_kernel[(-(-(b * L) // proj_block),)](
@@ -182,7 +184,7 @@ def mi_scan(
                 L=L, n_win=n_win, n_wr=n_wr, n_wc=n_wc, nwr_inv=1.0 / n_wr,
                 seg_blocks=seg_blocks, n_seg=n_seg, K=k, PW=pw, BO=bo, CO=co, D=d, N=N, R=R,
                 RP=triton_next_pow2(R), WS=window, CH=chunk_tokens(window), DB=DB,
-                FAST=dev.type == "cuda", WIDE=L * max(d, pw) >= 2**31,
+                FAST=cuda, WIDE=L * max(d, pw) >= 2**31, PF=launch.prefetch if cuda else 0,
                 num_warps=launch.num_warps,
             )  # fmt: skip
             args = (u, p_k, a2, dsk, wdt, bias, hin, hout, aout, y)

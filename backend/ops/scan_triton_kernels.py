@@ -54,6 +54,21 @@ def _div(a, b, b_inv):
 
 
 @triton.jit
+def _prefetch_l2(ptr, nbytes, lane):
+    """Bulk prefetch of `nbytes` (a multiple of 16) from `ptr` (16-byte aligned) into L2,
+    issued by the lane holding 0 (CUDA sm_90)."""
+    return tl.inline_asm_elementwise(
+        "{ .reg .pred p; setp.eq.s32 p, $2, 0; @p cp.async.bulk.prefetch.L2.global [$1], $3;"
+        " mov.b32 $0, 0; }",
+        "=r,l,r,r",
+        [ptr, lane, nbytes],
+        dtype=tl.int32,
+        is_pure=False,
+        pack=1,
+    )
+
+
+@triton.jit
 def _block_base(q, n_win, n_wr, n_wc, nwr_inv, K: tl.constexpr, G: tl.constexpr):
     """Buffer row of the first pixel of the q-th block (one modality of one window) of
     direction K's sequence (nwr_inv = 1 / n_wr)."""
@@ -102,6 +117,7 @@ def _scan_seq_kernel(
     FAST: tl.constexpr,
     WIDE: tl.constexpr,
     STAGES: tl.constexpr,
+    PF: tl.constexpr,
 ):
     """Token after token inside a segment of direction K's sequence; states are (N, DB), each
     thread holding all N states of its channel.
@@ -147,6 +163,19 @@ def _scan_seq_kernel(
     q_end = tl.minimum(q_start + seg_blocks, L // G)
     for q in tl.range(q_start, q_end, num_stages=STAGES):
         base = _block_base(q, n_win, n_wr, n_wc, nwr_inv, K, G)
+        if PF > 0:
+            qn = tl.minimum(q + PF, L // G - 1)
+            nb = _block_base(qn, n_win, n_wr, n_wc, nwr_inv, K, G)
+            if WIDE:
+                nb = nb.to(tl.int64)
+            lane = d - db * DB
+            ub: tl.constexpr = u_ptr.dtype.element_ty.primitive_bitwidth // 8
+            if (G * D * ub) % 16 == 0:
+                _prefetch_l2(u_base + nb * D + lane * 0, lane * 0 + G * D * ub, lane)
+            if (G * PW * 4) % 16 == 0:
+                _prefetch_l2(p_base + nb * PW + lane * 0, lane * 0 + G * PW * 4, lane)
+            if ACCUMULATE and (G * D * 4) % 16 == 0:
+                _prefetch_l2(y_base + nb * D + lane * 0, lane * 0 + G * D * 4, lane)
         for c in range(NCH):
             cc = c
             if K % 2 == 1:

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
-from backend.io.tiling import BlendAccumulator, TileGrid, tile_starts
+from backend.io.tiling import (
+    SIZE_MULTIPLE,
+    BlendAccumulator,
+    TileGrid,
+    balanced_tile,
+    tile_starts,
+)
 from backend.io.window import Window
 
 
@@ -33,9 +41,35 @@ def test_tiles_cover_with_overlap(length: int, tile: int, overlap: int, align: i
 def test_grid_tiles_have_one_size() -> None:
     grid = TileGrid(width=1030, height=700, tile=256, overlap=32, align=4)
     wins = list(grid.windows())
-    assert {(w.width, w.height) for w in wins} == {(256, 256)}
-    assert len(wins) == len(grid)
+    # 5 columns of 240 (not 256) still cover 1032 px with 32 px overlap; 3 rows need 256
+    assert {(w.width, w.height) for w in wins} == {(240, 256)}
+    assert len(wins) == len(grid) == 15
     assert max(w.col_end for w in wins) == grid.padded_width == 1032
+    assert min(240 - np.diff(grid.col_starts)) >= 32
+
+
+@pytest.mark.parametrize(
+    ("length", "tile", "overlap", "align"),
+    [
+        (8192, 1024, 64, 4),
+        (1032, 256, 32, 4),
+        (700, 256, 32, 4),
+        (999, 96, 48, 3),
+        (5000, 512, 0, 4),
+    ],
+)
+def test_balanced_tile_keeps_the_tile_count_and_overlap(
+    length: int, tile: int, overlap: int, align: int
+) -> None:
+    """The balanced tile is no larger than asked, needs no more tiles and is the smallest such."""
+    t = balanced_tile(length, tile, overlap, align)
+    m = math.lcm(SIZE_MULTIPLE, align)
+    assert t <= tile and (t % m == 0 or t == tile)
+    full, short = tile_starts(length, tile, overlap, align), tile_starts(length, t, overlap, align)
+    assert len(short) == len(full)
+    assert (t - np.diff(short) >= overlap).all() and short[-1] + t == length
+    if t - m > overlap:  # the smallest such size
+        assert len(tile_starts(length, t - m, overlap, align)) > len(full)
 
 
 def test_weights_sum_to_one_across_neighbours() -> None:
