@@ -221,11 +221,29 @@ def _predict(fm: FusionModel, pan: np.ndarray, ms: np.ndarray, ratio: int) -> np
     """Run the network on a batch: pan `(B, 1, H, W)`, ms `(B, C, H/r, W/r)` -> `(B, C, H, W)`."""
     import torch
 
+    from .cuda_graph import run_graphed
+
     with torch.inference_mode():
         p = torch.from_numpy(pan).to(fm.device)
         m = torch.from_numpy(ms).to(fm.device)
-        out = _forward(fm.net, p, m, ratio)
+        # CUDA: batches of the primed tile shape replay one captured graph of the forward
+        out = run_graphed(fm.net, lambda a, b: _forward(fm.net, a, b, ratio), p, m)
         return out.float().cpu().numpy()
+
+
+def prime_tile_graph(fm: FusionModel, batch: int, height: int, width: int, ratio: int) -> bool:
+    """Capture the CUDA graph of the forward for batches of `batch` tiles of `height x width`
+    PAN pixels (`backend.cuda_graph`); call it while no other thread uses the device."""
+    import torch
+
+    from .cuda_graph import prime_graph
+
+    if getattr(fm.device, "type", "cpu") != "cuda":
+        return False
+    with torch.inference_mode():
+        p = torch.zeros(batch, 1, height, width, device=fm.device)
+        m = torch.zeros(batch, fm.ms_bands, height // ratio, width // ratio, device=fm.device)
+        return prime_graph(fm.net, lambda a, b: _forward(fm.net, a, b, ratio), p, m)
 
 
 def _forward(net: Any, pan: torch.Tensor, ms: torch.Tensor, ratio: int) -> torch.Tensor:

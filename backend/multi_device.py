@@ -37,6 +37,7 @@ from .fuse import (
     finish_batch,
     load_fusion_model,
     prepare_batch,
+    prime_tile_graph,
 )
 from .io.tiling import BlendAccumulator, TileGrid
 from .io.window import Window
@@ -173,6 +174,12 @@ def run_fusion_threaded(
     """
     workers = fm.replicas if isinstance(fm, MultiDeviceModel) else [fm]
     groups = list(_batches(list(grid.windows()), max(1, batch)))
+    if len(groups) > 1:
+        # CUDA graphs of the full batch's forward, captured before any thread starts
+        for replica in workers:
+            prime_tile_graph(
+                replica, len(groups[0]), grid.tile_height, grid.tile_width, source.ratio
+            )
     n_windows = sum(len(g) for g in groups)
     acc = BlendAccumulator(grid, source.bands)
     stop = threading.Event()

@@ -7,8 +7,8 @@ Sections (tables printed as measured and written to `$OUT/fused_triton.md`):
 2. layers: each fused kernel against the PyTorch layers it replaces on a 1024^2 map (F = 32),
    for several launch shapes (pixels and warps per program); the best shape per kernel is used
    by the later sections;
-3. net: 1024^2 and 2048^2 tiles, fused against unfused, fp32 and bf16-scan: ms per call,
-   Mpx/s, peak memory, relative L2 against fused fp32;
+3. net: 1024^2 and 2048^2 tiles, fused (called directly and replayed from a CUDA graph) against
+   unfused, fp32 and bf16-scan: ms per call, Mpx/s, peak memory, relative L2 against fused fp32;
 4. profile: top CUDA kernels of one fused 1024^2 bf16-scan forward.
 
     python3 bench/fused_triton.py --budget 300            # on the GPU machine
@@ -210,32 +210,42 @@ def layers(net, dev, card: str, kernels: set[str], shapes: list, stores: list) -
 def net_tiles(net, dev, card: str, sizes: tuple[int, ...]) -> None:
     import torch
 
+    from backend.cuda_graph import drop_graphs, prime_graph, run_graphed
+
     head = ["card", "tile", "layers", "precision", "ms/call", "Mpx/s", "peak GiB"]
     gi.table("net", [*head, "rel L2 vs fused fp32"])
     net.set_scan("triton")
     for size in sizes:
         pan, ms = gi.tile_inputs(size, 1, dev, False)
         ref = None
-        for fused in (True, False):
+        modes = [
+            ("fused", True, False),
+            ("fused, CUDA graph", True, True),
+            ("unfused (windowed mixer)", False, False),
+        ]
+        for name, fused, graphed in modes:
             for precision in ("fp32", "bf16-scan"):
                 if gi.left() < 30:
                     return
 
-                def run(fused=fused, precision=precision, pan=pan, ms=ms):
+                def run(fused=fused, graphed=graphed, precision=precision, pan=pan, ms=ms):
                     net.set_precision(precision)
                     net.set_fused(fused)
                     with torch.inference_mode():
+                        if graphed:
+                            prime_graph(net, lambda p, m: net(p, m), pan, ms)  # once a key
+                            return run_graphed(net, lambda p, m: net(p, m), pan, ms)
                         return net(pan, ms)
 
                 t, mem, out = gi.tile_case(net, run, dev)
+                drop_graphs()
                 if ref is None:
                     ref = out
                 gi.row(
                     "net",
                     [
-                        card, f"{size}^2", "fused" if fused else "unfused (windowed mixer)",
-                        precision, f"{t * 1e3:.1f}", f"{size * size / t / 1e6:.2f}",
-                        gi.fmt(mem), f"{gi.rel_l2(out, ref):.2e}",
+                        card, f"{size}^2", name, precision, f"{t * 1e3:.1f}",
+                        f"{size * size / t / 1e6:.2f}", gi.fmt(mem), f"{gi.rel_l2(out, ref):.2e}",
                     ],
                 )  # fmt: skip
     net.set_fused(True)
