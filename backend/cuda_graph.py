@@ -15,7 +15,9 @@ default stream (it would invalidate the capture), so the tiled engine primes eve
 its threads start. Each network keeps at most one graph. Replays give the same numbers as the
 eager forward (the same kernels on the same inputs).
 
-`MMMAMBA_CUDA_GRAPHS=0` in the environment (or `ENABLED = False`) turns graphs off.
+Graphs are opt-in: `MMMAMBA_CUDA_GRAPHS=1` in the environment (or `ENABLED = True`) turns them
+on. Measured so far (H200): a 1024^2 tile 70.4 ms replayed against 71.1 ms eager (bf16-scan);
+the tiled engine with graphs is not measured yet.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import Any
 
 import torch
 
-ENABLED = os.environ.get("MMMAMBA_CUDA_GRAPHS", "1") != "0"
+ENABLED = os.environ.get("MMMAMBA_CUDA_GRAPHS", "0") == "1"
 
 
 @dataclass

@@ -243,7 +243,11 @@ def prime_tile_graph(fm: FusionModel, batch: int, height: int, width: int, ratio
     with torch.inference_mode():
         p = torch.zeros(batch, 1, height, width, device=fm.device)
         m = torch.zeros(batch, fm.ms_bands, height // ratio, width // ratio, device=fm.device)
-        return prime_graph(fm.net, lambda a, b: _forward(fm.net, a, b, ratio), p, m)
+        try:
+            return prime_graph(fm.net, lambda a, b: _forward(fm.net, a, b, ratio), p, m)
+        except RuntimeError as exc:  # a capture the driver refuses: run eagerly
+            log.warning("CUDA graph capture failed (%s): running without graphs", exc)
+            return False
 
 
 def _forward(net: Any, pan: torch.Tensor, ms: torch.Tensor, ratio: int) -> torch.Tensor:

@@ -210,7 +210,8 @@ def layers(net, dev, card: str, kernels: set[str], shapes: list, stores: list) -
 def net_tiles(net, dev, card: str, sizes: tuple[int, ...]) -> None:
     import torch
 
-    from backend.cuda_graph import drop_graphs, prime_graph, run_graphed
+    from backend import cuda_graph
+    from backend.cuda_graph import prime_graph, run_graphed
 
     head = ["card", "tile", "layers", "precision", "ms/call", "Mpx/s", "peak GiB"]
     gi.table("net", [*head, "rel L2 vs fused fp32"])
@@ -237,8 +238,10 @@ def net_tiles(net, dev, card: str, sizes: tuple[int, ...]) -> None:
                             return run_graphed(net, lambda p, m: net(p, m), pan, ms)
                         return net(pan, ms)
 
+                cuda_graph.ENABLED = graphed  # opt-in in the engine
                 t, mem, out = gi.tile_case(net, run, dev)
-                drop_graphs()
+                cuda_graph.ENABLED = False
+                cuda_graph.drop_graphs()
                 if ref is None:
                     ref = out
                 gi.row(

@@ -35,6 +35,12 @@ def _inputs(device: str, seed: int, size: int = 64) -> tuple[torch.Tensor, torch
     return pan.to(device), ms.to(device)
 
 
+@pytest.fixture(autouse=True)
+def _graphs_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Graphs are opt-in; these tests switch them on."""
+    monkeypatch.setattr(cuda_graph, "ENABLED", True)
+
+
 def _fwd(net: MMMamba):
     return lambda p, m: net(p, m)
 
