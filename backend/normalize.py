@@ -138,4 +138,4 @@ def normalize_ms(ms: np.ndarray, stats: NormStats) -> np.ndarray:
 def denormalize_ms(ms: np.ndarray, stats: NormStats) -> np.ndarray:
     """Inverse of `normalize_ms`: `(..., C, H, W)` times the MS scales, as float32."""
     s = np.asarray(stats.ms_scales, dtype=np.float32)[:, None, None]
-    return (np.asarray(ms, dtype=np.float32) * s).astype(np.float32)
+    return np.multiply(np.asarray(ms, dtype=np.float32), s, dtype=np.float32)

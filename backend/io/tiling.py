@@ -212,6 +212,13 @@ class BlendAccumulator:
                 cell = self._cell(i, j)
                 r, c = cell.relative_to(win).slices()
                 w = weight[r, c]
+                if self._pending[i, j] == 1 and (i, j) not in self._acc:
+                    # the only tile over this cell: its weighted mean is its prediction (most of
+                    # a tile's pixels; no products, sums or division)
+                    self._pending[i, j] = 0
+                    mean = np.where(w > 0, pred[:, r, c], np.float32(np.nan))
+                    yield cell, np.asarray(mean, np.float32), w.astype(np.float32, copy=False)
+                    continue
                 p = np.where(w > 0, pred[:, r, c], 0.0) * w
                 if (i, j) in self._acc:
                     acc, wsum = self._acc[(i, j)]

@@ -109,6 +109,37 @@ def test_accumulator_emits_every_pixel_once_and_reproduces_consistent_tiles() ->
     assert peak <= 3 * n_cols + 3
 
 
+def test_cells_of_one_tile_are_its_prediction_and_overlaps_a_blend() -> None:
+    """Pixels only one tile covers come out exactly as that tile predicted them (NaN where
+    invalid); overlap pixels are a weighted mean strictly between the two predictions."""
+    grid = TileGrid(width=300, height=200, tile=128, overlap=32, align=4)
+    rng = np.random.default_rng(3)
+    preds = {}
+
+    def predict(win: Window) -> np.ndarray:
+        p = rng.random((1, win.height, win.width)).astype(np.float32) + 1.0
+        p[0, :3, :3] = np.nan  # an invalid corner
+        preds[(win.col_off, win.row_off)] = p
+        return p
+
+    acc = BlendAccumulator(grid, 1)
+    out = np.full((1, grid.height, grid.width), -1.0, np.float32)
+    for win in grid.windows():
+        pred = predict(win)
+        weight = grid.weights(win) * np.isfinite(pred[0])
+        for cell, values, _ in acc.add(win, pred, weight):
+            out[:, cell.row_off : cell.row_end, cell.col_off : cell.col_end] = values
+    cover = np.zeros((grid.height, grid.width), int)
+    for win in grid.windows():
+        cover[win.slices()] += 1
+    for (c0, r0), p in preds.items():
+        sl = (slice(r0, r0 + p.shape[1]), slice(c0, c0 + p.shape[2]))
+        only = cover[sl] == 1
+        np.testing.assert_array_equal(out[0][sl][only], p[0][only])  # bit for bit, NaN too
+    assert np.isnan(out[0, :3, :3]).all()
+    assert (out[0][cover > 1] > 1.0).all() and (out[0][cover > 1] < 2.0).all()
+
+
 def test_blending_turns_tile_disagreement_into_a_gradual_transition() -> None:
     grid = TileGrid(width=600, height=128, tile=128, overlap=64, align=4)
     offsets = {s: 10.0 * k for k, s in enumerate(grid.col_starts)}  # each tile off by +10
