@@ -236,15 +236,15 @@ def prime_tile_graph(fm: FusionModel, batch: int, height: int, width: int, ratio
     PAN pixels (`backend.cuda_graph`); call it while no other thread uses the device."""
     import torch
 
-    from .cuda_graph import prime_graph
+    from . import cuda_graph
 
-    if getattr(fm.device, "type", "cpu") != "cuda":
+    if not cuda_graph.ENABLED or getattr(fm.device, "type", "cpu") != "cuda":
         return False
     with torch.inference_mode():
         p = torch.zeros(batch, 1, height, width, device=fm.device)
         m = torch.zeros(batch, fm.ms_bands, height // ratio, width // ratio, device=fm.device)
         try:
-            return prime_graph(fm.net, lambda a, b: _forward(fm.net, a, b, ratio), p, m)
+            return cuda_graph.prime_graph(fm.net, lambda a, b: _forward(fm.net, a, b, ratio), p, m)
         except RuntimeError as exc:  # a capture the driver refuses: run eagerly
             log.warning("CUDA graph capture failed (%s): running without graphs", exc)
             return False
