@@ -246,54 +246,54 @@
         <translation>&lt;p&gt;&lt;b&gt;Sortie.&lt;/b&gt; Un GeoTIFF contenant les bandes MS à la résolution du PAN, sur la grille du PAN (SCR et emprise de la zone commune), dans le type de données du MS. Il est chargé sous le nom de la couche MS, en couleurs naturelles lorsque le modèle connaît l'ordre des bandes.&lt;/p&gt;</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms/pansharpen.py" line="93"/>
+        <location filename="../plugin/algorithms/pansharpen.py" line="94"/>
         <source>Panchromatic layer (PAN)</source>
         <translation>Couche panchromatique (PAN)</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms/pansharpen.py" line="96"/>
+        <location filename="../plugin/algorithms/pansharpen.py" line="97"/>
         <source>PAN band</source>
         <translation>Bande PAN</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms/pansharpen.py" line="104"/>
+        <location filename="../plugin/algorithms/pansharpen.py" line="105"/>
         <source>Multispectral layer (MS)</source>
         <translation>Couche multispectrale (MS)</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms/pansharpen.py" line="107"/>
+        <location filename="../plugin/algorithms/pansharpen.py" line="108"/>
         <source>Model</source>
         <translation>Modèle</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms/pansharpen.py" line="110"/>
+        <location filename="../plugin/algorithms/pansharpen.py" line="111"/>
         <source>Tile overlap (PAN pixels; empty = automatic)</source>
         <translation>Recouvrement des tuiles (pixels PAN ; vide = automatique)</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms/pansharpen.py" line="121"/>
+        <location filename="../plugin/algorithms/pansharpen.py" line="122"/>
         <source>Batch size (tiles per network call)</source>
         <translation>Taille de lot (tuiles par appel du réseau)</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms/pansharpen.py" line="133"/>
+        <location filename="../plugin/algorithms/pansharpen.py" line="134"/>
         <source>Pan-sharpened</source>
         <translation>Image fusionnée</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms/pansharpen.py" line="150"/>
+        <location filename="../plugin/algorithms/pansharpen.py" line="151"/>
         <source>Model &apos;{model}&apos; expects {expected} MS bands but layer &apos;{layer}&apos; has {actual}. Choose &apos;auto&apos; or a model made for {actual} bands.</source>
         <translation>Le modèle « {model} » attend {expected} bandes MS mais la couche « {layer} » en a {actual}. Choisissez « auto » ou un modèle conçu pour {actual} bandes.</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms/pansharpen.py" line="168"/>
+        <location filename="../plugin/algorithms/pansharpen.py" line="169"/>
         <source>Both a PAN and an MS layer are required.</source>
         <translation>Une couche PAN et une couche MS sont toutes deux nécessaires.</translation>
     </message>
     <message>
         <location filename="../plugin/algorithms/pansharpen.py" line="52"/>
-        <source>&lt;p&gt;&lt;b&gt;GPU or CPU.&lt;/b&gt; &apos;Automatic&apos; uses an NVIDIA GPU when PyTorch can (fastest with mamba-ssm installed), else the CPU. The CPU is slow: with the shipped 4-band model it took about 30 core-minutes per million PAN pixels (1000 x 1000), i.e. about 15 minutes on two free cores; a GPU is far faster, so use one for whole scenes or crop the scene first. Tile size bounds memory: lower it if the device runs out of memory.&lt;/p&gt;</source>
-        <translation>&lt;p&gt;&lt;b&gt;GPU ou CPU.&lt;/b&gt; « Automatique » utilise un GPU NVIDIA lorsque PyTorch le peut (au plus vite avec mamba-ssm installé), sinon le CPU. Le CPU est lent : avec le modèle 4 bandes fourni, il a fallu environ 30 minutes-cœur par million de pixels PAN (1000 x 1000), soit environ 15 minutes sur deux cœurs libres ; un GPU est bien plus rapide : utilisez-en un pour des scènes entières ou découpez d'abord la scène. La taille des tuiles borne la mémoire : réduisez-la si le matériel de calcul manque de mémoire.&lt;/p&gt;</translation>
+        <source>&lt;p&gt;&lt;b&gt;GPU or CPU.&lt;/b&gt; &apos;Automatic&apos; uses an NVIDIA GPU when PyTorch can (with its Triton kernels and a tile size of 1024: about 10 million PAN pixels per second on an H200), else the CPU. The CPU is slower: with the shipped 4-band model a million PAN pixels (1000 x 1000) took about 50 seconds on two cores, so use a GPU for whole scenes or crop the scene first. Tile size is an upper bound that bounds memory: lower it if the device runs out of memory.&lt;/p&gt;</source>
+        <translation>&lt;p&gt;&lt;b&gt;GPU ou CPU.&lt;/b&gt; « Automatique » utilise un GPU NVIDIA lorsque PyTorch le peut (avec ses noyaux Triton et une taille de tuile de 1024 : environ 10 millions de pixels PAN par seconde sur un H200), sinon le CPU. Le CPU est plus lent : avec le modèle 4 bandes fourni, un million de pixels PAN (1000 x 1000) a pris environ 50 secondes sur deux cœurs ; utilisez donc un GPU pour des scènes entières ou découpez d'abord la scène. La taille des tuiles est un maximum qui borne la mémoire : réduisez-la si le matériel de calcul manque de mémoire.&lt;/p&gt;</translation>
     </message>
 </context>
 <context>
