@@ -95,7 +95,13 @@ def add_pansharpen(subparsers: argparse._SubParsersAction) -> None:
         "that fits the MS band count)",
     )
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
-    p.add_argument("--tile", type=_positive, default=512, help="tile size in PAN pixels (512)")
+    p.add_argument(
+        "--tile",
+        type=_positive,
+        default=512,
+        help="largest tile size in PAN pixels (512); each axis uses the smallest multiple of 16 "
+        "that needs no more tiles (GPU: 1024 or more)",
+    )
     p.add_argument(
         "--overlap",
         type=_non_negative,

@@ -923,7 +923,9 @@ def add_cli(subparsers: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("--model", default=None, help="model name or .safetensors file to start from")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    p.add_argument("--tile", type=int, default=DEFAULT_TILE, help="tile size in output pixels")
+    p.add_argument(
+        "--tile", type=int, default=DEFAULT_TILE, help="largest tile size in output pixels"
+    )
     p.add_argument("--overlap", type=int, default=None, help="tile overlap in output pixels")
     p.add_argument(
         "--ensemble",
