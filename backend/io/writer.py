@@ -26,14 +26,23 @@ BLOCK = 512
 
 
 def default_creation_options(dtype: str) -> dict[str, str]:
-    """Tiled, DEFLATE-compressed GeoTIFF with the predictor that suits the data type."""
+    """Tiled, DEFLATE-compressed GeoTIFF with the predictor that suits the data type, level 1,
+    compressed on every CPU.
+
+    Level 1 instead of GDAL's 6 (measured on a 2-core VM, 4800^2 x 4 bands, real-like imagery,
+    with all CPUs): uint16 20.5 against 12.9 Mpx/s, file 0.8 % smaller; float32 11.1 against 6.0
+    Mpx/s, 0.2 % larger; uint8 46.6 against 9.9 Mpx/s, 6 % larger. Single-threaded level 6 wrote
+    uint16 at 7.7 Mpx/s, slower than one GPU fuses. `--co ZLEVEL=9` buys the smallest files.
+    """
     predictor = "3" if np.dtype(dtype).kind == "f" else "2"
     return {
         "TILED": "YES",
         "BLOCKXSIZE": str(BLOCK),
         "BLOCKYSIZE": str(BLOCK),
         "COMPRESS": "DEFLATE",
+        "ZLEVEL": "1",
         "PREDICTOR": predictor,
+        "NUM_THREADS": "ALL_CPUS",
         "BIGTIFF": "IF_SAFER",
     }
 
@@ -140,6 +149,8 @@ class AtomicGeoTiffWriter:
         opts = default_creation_options(self.dtype)
         if not self.cog:
             opts.update(self.user_options)
+        if opts.get("COMPRESS", "").upper() != "DEFLATE" and "ZLEVEL" not in self.user_options:
+            opts.pop("ZLEVEL", None)  # the level of DEFLATE only
         if opts.get("TILED", "YES").upper() in ("NO", "FALSE", "0"):
             opts.pop("BLOCKXSIZE", None)
             opts.pop("BLOCKYSIZE", None)
@@ -208,8 +219,16 @@ class AtomicGeoTiffWriter:
         final = self._tmp
         if self.cog:
             cog_tmp = self._temp_path(".cog.tif")
-            opts = {"COMPRESS": "DEFLATE", "PREDICTOR": "YES", "BIGTIFF": "IF_SAFER"}
+            opts = {
+                "COMPRESS": "DEFLATE",
+                "LEVEL": "1",
+                "PREDICTOR": "YES",
+                "NUM_THREADS": "ALL_CPUS",
+                "BIGTIFF": "IF_SAFER",
+            }
             opts.update(self.user_options)
+            if opts["COMPRESS"].upper() != "DEFLATE" and "LEVEL" not in self.user_options:
+                opts.pop("LEVEL")
             ok = False
             with gdal_messages() as msgs:
                 src = gdal.Open(str(self._tmp))

@@ -71,6 +71,27 @@ def test_creation_options_override_defaults(tmp_path: Path) -> None:
     assert ds.GetRasterBand(1).GetBlockSize()[0] == 256
 
 
+def test_fast_deflate_by_default_and_other_levels_or_codecs_on_request(tmp_path: Path) -> None:
+    """The default is DEFLATE level 1 on all CPUs; `ZLEVEL=9` makes a smaller file of the same
+    pixels; another codec drops the DEFLATE level."""
+    g = np.random.default_rng(1)
+    ramp = np.add.outer(np.arange(600), np.arange(700)) % 700
+    data = np.stack([ramp + g.integers(0, 3, ramp.shape) for _ in range(3)]).astype(np.uint16)
+    sizes = {}
+    cases = [("fast", None), ("l1", ["ZLEVEL=1"]), ("l9", ["ZLEVEL=9"])]
+    cases.append(("zstd", ["COMPRESS=ZSTD"]))
+    for name, opts in cases:
+        folder = tmp_path / name
+        folder.mkdir()
+        out = _write(folder / "o.tif", data, creation_options=opts)
+        ds = gdal.Open(str(out))
+        np.testing.assert_array_equal(ds.ReadAsArray(), data)
+        sizes[name] = out.stat().st_size
+        codec = ds.GetMetadataItem("COMPRESSION", "IMAGE_STRUCTURE")
+        assert codec == ("ZSTD" if name == "zstd" else "DEFLATE")
+    assert sizes["fast"] == sizes["l1"] and sizes["l9"] < sizes["fast"]
+
+
 def test_cog_layout(tmp_path: Path) -> None:
     data = np.random.default_rng(0).integers(0, 2000, (3, 1100, 1100)).astype(np.uint16)
     out = _write(tmp_path / "cog.tif", data, cog=True)
