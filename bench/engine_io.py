@@ -1,0 +1,88 @@
+"""What the tiled GeoTIFF engine costs without the network: read, fill, blend, write.
+
+`backend.pansharpen.pansharpen` runs on a georeferenced uint16 PAN/MS pair written with GDAL
+(textured like real imagery), with the network replaced by a bicubic upsampling of the MS (a few
+milliseconds per tile), so the figure is the ceiling the engine's CPU work puts on the end-to-end
+speed of any network. Results go to `$OUT/engine_io.md` (or the working directory).
+
+    python bench/engine_io.py --size 4096 --tile 1024 --device cpu
+    python bench/engine_io.py --size 4096 --tile 1024 --device cpu --co ZLEVEL=6 --co NUM_THREADS=1
+
+`--device cpu,cpu` runs the threaded engine (reader, one worker per replica, writer) that GPUs
+use; `cpu` runs it in one thread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def _upsampling_net(ratio: int):
+    import torch
+    import torch.nn.functional as F
+
+    class Upsample(torch.nn.Module):
+        """Bicubic MS upsampling in the network's place: (B, C, h, w) -> (B, C, H, W)."""
+
+        def forward(self, pan: torch.Tensor, ms: torch.Tensor) -> torch.Tensor:
+            return F.interpolate(ms.float(), scale_factor=ratio, mode="bicubic")
+
+    return Upsample().eval()
+
+
+def main() -> int:
+    import platform
+
+    import gpu_infer as gi
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--size", type=int, default=4096, help="PAN side in pixels")
+    ap.add_argument("--tile", type=int, default=1024)
+    ap.add_argument("--device", default="cpu", help="cpu (one thread) or cpu,cpu (threaded)")
+    ap.add_argument("--co", action="append", default=None, help="output creation option")
+    ap.add_argument("--runs", type=int, default=2)
+    args = ap.parse_args()
+    from backend.pansharpen import pansharpen
+
+    machine = f"{platform.machine()} ({os.cpu_count()} cores)"
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        pan_path, ms_path, t_write = gi.write_scene(folder, args.size, True)
+        net = _upsampling_net(4)
+        for run in range(args.runs):
+            out = folder / f"out{run}.tif"
+            t = time.perf_counter()
+            res = pansharpen(
+                pan_path, ms_path, out, model=net, device=args.device, tile=args.tile,
+                creation_options=args.co,
+            )  # fmt: skip
+            s = time.perf_counter() - t
+            mpx = args.size * args.size / s / 1e6
+            size_mib = out.stat().st_size / 2**20
+            rows.append(
+                f"| {machine} | {args.size}^2 | {args.tile} ({res.tile}) | {res.tiles} | "
+                f"{args.device} | {' '.join(args.co or ['default'])} | {s:.2f} | {mpx:.1f} | "
+                f"{size_mib:.0f} |"
+            )
+            print(rows[-1], flush=True)
+    head = (
+        "| machine | scene | tile (used) | tiles | device | creation options | seconds | "
+        "Mpx/s | output MiB |\n|---|---|---|---|---|---|---|---|---|\n"
+    )
+    dest = Path(os.environ.get("OUT", ".")) / "engine_io.md"
+    with dest.open("a") as f:
+        f.write(head + "\n".join(rows) + "\n\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
