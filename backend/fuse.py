@@ -329,7 +329,9 @@ def prepare_batch(source: TileSource, group: list[Window], stats: NormStats) -> 
         ms, ms_valid = source.read_ms(
             Window(win.col_off // r, win.row_off // r, win.width // r, win.height // r)
         )
-        valid = pan_valid & ms_valid.repeat(r, axis=0).repeat(r, axis=1)
+        h, w = pan_valid.shape
+        # the MS mask on the PAN grid, by broadcasting (no repeated copies)
+        valid = (pan_valid.reshape(h // r, r, w // r, r) & ms_valid[:, None, :, None]).reshape(h, w)
         masks.append(valid)
         if valid.any():
             pans.append(fill_invalid(normalize_pan(pan, stats), pan_valid))

@@ -180,20 +180,27 @@ def output_nodata(
     return -9999.0
 
 
-def to_output(values: np.ndarray, dtype: str, nodata: float | None) -> np.ndarray:
+def to_output(
+    values: np.ndarray, dtype: str, nodata: float | None, invalid: np.ndarray | None = None
+) -> np.ndarray:
     """`(C, h, w)` float32 (NaN = invalid) to the output type: rounded, clipped, nodata set.
 
     Valid values that would equal the nodata value are moved one step into the type's range, so
-    a dark valid pixel never turns into a hole.
+    a dark valid pixel never turns into a hole. `invalid` (h, w), if given, must be
+    `isnan(values).any(axis=0)`.
     """
     dt = np.dtype(dtype)
-    invalid = np.isnan(values).any(axis=0)
+    if invalid is None:
+        invalid = np.isnan(values).any(axis=0)
     if dt.kind == "f":
         lo, hi = float(np.finfo(dt).min), float(np.finfo(dt).max)
         out = np.clip(values, lo, hi).astype(dt)
     else:
         info = np.iinfo(dt)
-        out = np.clip(np.rint(np.nan_to_num(values)), info.min, info.max).astype(dt)
+        t = np.rint(values)
+        np.clip(t, info.min, info.max, out=t)
+        with np.errstate(invalid="ignore"):  # NaN pixels: every band is overwritten below
+            out = t.astype(dt)
     if nodata is not None:
         if not np.isnan(nodata):
             nd = dt.type(nodata)
@@ -372,8 +379,9 @@ def pansharpen(
 
         def sink(win: Window, values: np.ndarray) -> None:
             nonlocal n_valid
-            n_valid += int((~np.isnan(values).any(axis=0)).sum())
-            writer.write(win, to_output(values, out_dtype, nodata))
+            invalid = np.isnan(values).any(axis=0)
+            n_valid += invalid.size - int(np.count_nonzero(invalid))
+            writer.write(win, to_output(values, out_dtype, nodata, invalid))
 
         tiles_run = run_fusion(source, grid, fm, stats, sink, batch=batch, progress=progress)
         check_cancelled(progress)

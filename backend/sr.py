@@ -738,8 +738,9 @@ def super_resolve(
 
         def sink(win: Window, values: np.ndarray) -> None:
             nonlocal n_valid
-            n_valid += int((~np.isnan(values).any(axis=0)).sum())
-            writer.write(win, to_output(values, lr_info.dtype, nodata))
+            invalid = np.isnan(values).any(axis=0)
+            n_valid += invalid.size - int(np.count_nonzero(invalid))
+            writer.write(win, to_output(values, lr_info.dtype, nodata, invalid))
 
         tiles_run = run_fusion(
             prep.source, prep.grid, prep.fm, prep.stats, sink, progress=run_progress

@@ -203,6 +203,10 @@ def test_to_output_clips_rounds_and_keeps_nodata_free() -> None:
     f = to_output(values, "float32", nodata=-9999.0)
     assert f[0, 0, 3] == -9999.0 and f[0, 0, 2] == 70000.0
     assert to_output(np.array([[[300.7]]], np.float32), "uint8", None).item() == 255
+    # NaN in one band only: the whole pixel is nodata (or 0 without nodata), in every band
+    two = np.array([[[5.2, np.nan]], [[np.nan, 7.0]]], np.float32)
+    assert to_output(two, "uint16", nodata=9).tolist() == [[[9, 9]], [[9, 9]]]
+    assert to_output(two, "int16", None).tolist() == [[[0, 0]], [[0, 0]]]
 
 
 # ---- bad input: a clear message and nothing written ------------------------------------------
