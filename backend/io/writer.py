@@ -2,6 +2,12 @@
 
 A reader (or QGIS) never sees a half-written output, and a failed or cancelled run leaves no file
 behind: the temporary file is removed on any exception, including `Cancelled`.
+
+Windows arrive in any order and size (the tiled engine emits pieces of tiles). The writer keeps
+each row of blocks in memory until it is complete, then hands it to GDAL and flushes it, so blocks
+are compressed while the run goes on (on every CPU), instead of all at the end, and GDAL never
+holds a half-written block. The rows waiting for pixels are bounded (`STRIP_BUFFER_BYTES`); past
+that, windows go to GDAL directly and are compressed at the end, as without the buffer.
 """
 
 from __future__ import annotations
@@ -23,6 +29,9 @@ from .window import Window
 log = logging.getLogger(__name__)
 
 BLOCK = 512
+# memory for rows of blocks still waiting for pixels (the engine leaves about one tile row
+# incomplete at a time: 4 block rows of an 8192-px-wide 4-band uint16 scene are 64 MiB)
+STRIP_BUFFER_BYTES = 256 * 2**20
 
 
 def default_creation_options(dtype: str) -> dict[str, str]:
@@ -136,6 +145,11 @@ class AtomicGeoTiffWriter:
         self._tmp: Path | None = None
         self._ds: gdal.Dataset | None = None
         self._committed = False
+        self._strip_h = 0  # rows per strip (the block height); 0: no buffering
+        self._strips: dict[int, list] = {}  # strip index -> [array (C, h, W), pixels still due]
+        self._buffered = 0  # bytes held in self._strips
+        self._direct = False  # a window went to GDAL unbuffered: no flushing before the end
+        self._done: set[int] = set()  # strips already handed to GDAL
 
     def _temp_path(self, suffix: str) -> Path:
         fd, name = tempfile.mkstemp(
@@ -188,12 +202,63 @@ class AtomicGeoTiffWriter:
             if self.nodata is not None:
                 band.SetNoDataValue(float(self.nodata))
         self._ds = ds
+        bh = ds.GetRasterBand(1).GetBlockSize()[1]
+        # buffer rows of blocks (tiled layouts); a strip-organised file (TILED=NO) has blocks of
+        # one or a few rows, written as they come
+        self._strip_h = bh if bh >= 16 else 0
         return self
 
     def write(self, window: Window, data: np.ndarray) -> None:
-        """Write `(C, h, w)` data (already in the output dtype) at `window`."""
+        """Write `(C, h, w)` data (already in the output dtype) at `window`; every pixel of the
+        raster must be written once (pixels never written keep the nodata value, or 0)."""
         if self._ds is None:
             raise RuntimeError("write() outside the `with` block")
+        inside = Window(0, 0, self.width, self.height)
+        if window.intersection(inside) != window or data.shape[1:] != (window.height, window.width):
+            raise ValueError(f"window {window} and data {data.shape} do not fit {inside}")
+        if not self._strip_h:
+            self._write_gdal(window, data)
+            return
+        sh = self._strip_h
+        for k in range(window.row_off // sh, (window.row_end - 1) // sh + 1):
+            y0, y1 = max(window.row_off, k * sh), min(window.row_end, (k + 1) * sh)
+            part = data[:, y0 - window.row_off : y1 - window.row_off]
+            strip = self._strips.get(k)
+            if strip is None:
+                rows = min(sh, self.height - k * sh)
+                nbytes = data.shape[0] * rows * self.width * data.dtype.itemsize
+                # a strip already handed over (pixels written twice) or no memory left: GDAL
+                # merges the window into its blocks
+                if k in self._done or self._buffered + nbytes > STRIP_BUFFER_BYTES:
+                    self._direct = True
+                    self._write_gdal(Window(window.col_off, y0, window.width, y1 - y0), part)
+                    continue
+                fill = 0 if self.nodata is None else self.nodata
+                arr = np.full((data.shape[0], rows, self.width), fill, dtype=data.dtype)
+                strip = self._strips[k] = [arr, rows * self.width]
+                self._buffered += nbytes
+            arr = strip[0]
+            arr[:, y0 - k * sh : y1 - k * sh, window.col_off : window.col_end] = part
+            strip[1] -= part.shape[1] * part.shape[2]
+            if strip[1] <= 0:
+                self._write_strip(k)
+
+    def _write_strip(self, k: int) -> None:
+        """Hand strip k to GDAL and compress its blocks now (unless unbuffered windows left
+        half-written blocks in GDAL's cache, which a flush would write twice)."""
+        arr = self._strips.pop(k)[0]
+        self._done.add(k)
+        self._buffered -= arr.nbytes
+        self._write_gdal(Window(0, k * self._strip_h, self.width, arr.shape[1]), arr)
+        if not self._direct:
+            with gdal_messages() as msgs:
+                self._ds.FlushCache()
+            if msgs.errors:
+                raise OutputError(
+                    f"Writing '{self.path}' failed ({msgs.last_error}): is the disk full?"
+                )
+
+    def _write_gdal(self, window: Window, data: np.ndarray) -> None:
         for i in range(data.shape[0]):
             err = None
             with gdal_messages() as msgs:
@@ -209,6 +274,9 @@ class AtomicGeoTiffWriter:
         """Flush, convert to COG if asked, and rename the temporary file onto the output."""
         if self._ds is None or self._tmp is None:
             raise RuntimeError("commit() outside the `with` block")
+        self._direct = True  # one flush below for whatever is left
+        for k in sorted(self._strips):  # strips with pixels never written
+            self._write_strip(k)
         with gdal_messages() as msgs:
             self._ds.FlushCache()
             self._ds = None  # closes the file
@@ -252,6 +320,7 @@ class AtomicGeoTiffWriter:
         return self.path
 
     def _cleanup(self) -> None:
+        self._strips.clear()
         self._ds = None
         if self._tmp is not None:
             for p in (self._tmp, Path(str(self._tmp) + ".aux.xml"), Path(str(self._tmp) + ".msk")):

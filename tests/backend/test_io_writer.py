@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -180,3 +181,60 @@ def test_bad_creation_option() -> None:
         "COMPRESS": "zstd",
         "ZLEVEL": "9",
     }
+
+
+def _cells(h: int, w: int, rng: np.random.Generator) -> list[Window]:
+    """A partition of (h, w) into uneven cells (like the tiled engine's), shuffled by rows."""
+    ys = sorted({0, h, *rng.integers(1, h, 6).tolist()})
+    xs = sorted({0, w, *rng.integers(1, w, 5).tolist()})
+    cells = [Window(x0, y0, x1 - x0, y1 - y0) for y0, y1 in pairwise(ys) for x0, x1 in pairwise(xs)]
+    order = rng.permutation(len(cells))
+    return [cells[i] for i in order]
+
+
+def _write_cells(path: Path, data: np.ndarray, cells: list[Window], nodata=0) -> Path:
+    c, h, w = data.shape
+    with AtomicGeoTiffWriter(
+        path, width=w, height=h, dtype=str(data.dtype), bands=_bands(c), geotransform=GT,
+        crs_wkt=srs_wkt(32649), nodata=nodata,
+    ) as wr:  # fmt: skip
+        for win in cells:
+            wr.write(win, data[:, win.row_off : win.row_end, win.col_off : win.col_end])
+        return wr.commit()
+
+
+@pytest.mark.parametrize("budget", [256 * 2**20, 3 * 2**20, 0])
+def test_windows_in_any_order_give_the_same_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, budget: int
+) -> None:
+    """Strips buffered until complete (or, past the memory budget, windows written through):
+    the pixels are the data's, and the file is no larger than one written in one piece."""
+    from backend.io import writer
+
+    rng = np.random.default_rng(budget % 7)
+    data = rng.integers(0, 4000, (3, 1300, 1100)).astype(np.uint16)
+    ref = _write_cells(tmp_path / "ref.tif", data, [Window(0, 0, 1100, 1300)])
+    monkeypatch.setattr(writer, "STRIP_BUFFER_BYTES", budget)
+    out = _write_cells(tmp_path / "cells.tif", data, _cells(1300, 1100, rng))
+    np.testing.assert_array_equal(gdal.Open(str(out)).ReadAsArray(), data)
+    assert out.stat().st_size <= ref.stat().st_size * 1.01
+
+
+def test_rewritten_and_missing_pixels(tmp_path: Path) -> None:
+    """A window written again after its strip went to GDAL keeps the last values; pixels never
+    written read as nodata."""
+    data = np.full((1, 600, 300), 7, np.uint16)
+    top = Window(0, 0, 300, 512)
+    with AtomicGeoTiffWriter(
+        tmp_path / "o.tif", width=300, height=600, dtype="uint16", bands=_bands(1),
+        geotransform=GT, crs_wkt=srs_wkt(32649), nodata=9,
+    ) as wr:  # fmt: skip
+        wr.write(top, data[:, :512])  # completes the first strip
+        wr.write(Window(10, 20, 5, 5), np.full((1, 5, 5), 3, np.uint16))
+        wr.write(Window(0, 512, 300, 50), data[:, 512:562])  # rows 562-599 never written
+        with pytest.raises(ValueError, match="do not fit"):
+            wr.write(Window(290, 0, 20, 5), np.zeros((1, 5, 20), np.uint16))
+        out = wr.commit()
+    got = gdal.Open(str(out)).ReadAsArray()
+    assert (got[20:25, 10:15] == 3).all() and got[0, 0] == 7 and got[561, 299] == 7
+    assert (got[562:] == 9).all()
