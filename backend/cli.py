@@ -98,9 +98,9 @@ def add_pansharpen(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--tile",
         type=_positive,
-        default=512,
-        help="largest tile size in PAN pixels (512); each axis uses the smallest multiple of 16 "
-        "that needs no more tiles (GPU: 1024 or more)",
+        default=None,
+        help="largest tile size in PAN pixels (default: 1024 on a GPU, 512 on a CPU); each axis "
+        "uses the smallest multiple of 16 that needs no more tiles",
     )
     p.add_argument(
         "--overlap",

@@ -23,7 +23,7 @@ import numpy as np
 from osgeo import gdal
 
 from .errors import InputError, OutputError
-from .fuse import DEFAULT_TILE, FusionModel, load_fusion_model, make_grid, run_fusion
+from .fuse import FusionModel, default_tile, load_fusion_model, make_grid, run_fusion
 from .io.grid import GridPlan, MSGridReader, plan_grid
 from .io.raster import (
     GeoTransform,
@@ -267,7 +267,7 @@ def pansharpen(
     *,
     model: Any = None,
     device: str = "auto",
-    tile: int = DEFAULT_TILE,
+    tile: int | None = None,
     overlap: int | None = None,
     batch: int = 1,
     pan_band: int | None = None,
@@ -285,7 +285,8 @@ def pansharpen(
         model: None (shipped model fitting the MS band count), a name or path of a model file,
             or a `LoadedModel`.
         device: "auto", "cpu", "cuda" or "cuda:N".
-        tile: tile size in PAN pixels (rounded up to a multiple of the ratio).
+        tile: largest tile size in PAN pixels (rounded up to a multiple of the ratio); None:
+            1024 on a GPU, 512 on a CPU (`backend.fuse.default_tile`).
         overlap: overlap between tiles in PAN pixels; None uses the measured default.
         batch: tiles per network call.
         pan_band: 1-based band of a multi-band PAN raster.
@@ -329,8 +330,11 @@ def pansharpen(
             raise OutputError(
                 f"The output '{out}' is the {what} input: choose another output file name."
             )
+    w, h = plan.pan_window.width, plan.pan_window.height
+    if tile is not None:
+        make_grid(w, h, plan.ratio, tile, overlap)  # bad tile or overlap: fail before the model
     fm: FusionModel = load_fusion_model(model, ms_info.count, plan.ratio, device)
-    grid = make_grid(plan.pan_window.width, plan.pan_window.height, plan.ratio, tile, overlap)
+    grid = make_grid(w, h, plan.ratio, default_tile(fm.device) if tile is None else tile, overlap)
     progress.info(
         f"PAN/MS ratio {plan.ratio} (measured {plan.measured_ratio[0]:.4f} x "
         f"{plan.measured_ratio[1]:.4f}); processing {plan.pan_window.width} x "

@@ -127,29 +127,34 @@
         <translation>Matériel de calcul</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms/base.py" line="107"/>
+        <location filename="../plugin/algorithms/base.py" line="114"/>
         <source>Tile size (output pixels; smaller uses less memory)</source>
         <translation>Taille des tuiles (pixels de sortie ; plus petit = moins de mémoire)</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms/base.py" line="130"/>
+        <location filename="../plugin/algorithms/base.py" line="139"/>
         <source>Model file (.safetensors; overrides the model above)</source>
         <translation>Fichier de modèle (.safetensors ; remplace le modèle ci-dessus)</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms/base.py" line="178"/>
+        <location filename="../plugin/algorithms/base.py" line="187"/>
         <source>Layer &apos;{name}&apos; is not a file GDAL can read (provider &apos;{provider}&apos;). Save it as GeoTIFF first (right-click &gt; Export &gt; Save As).</source>
         <translation>La couche « {name} » n'est pas un fichier lisible par GDAL (fournisseur « {provider} »). Enregistrez-la d'abord en GeoTIFF (clic droit &gt; Exporter &gt; Sauvegarder sous).</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms/base.py" line="249"/>
+        <location filename="../plugin/algorithms/base.py" line="258"/>
         <source>Cancelled; no output was written.</source>
         <translation>Annulé ; aucune sortie n'a été écrite.</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms/base.py" line="264"/>
+        <location filename="../plugin/algorithms/base.py" line="273"/>
         <source>The device ran out of memory. Lower &apos;Tile size&apos; (Advanced parameters), set &apos;Batch size&apos; to 1, or run on the CPU.</source>
         <translation>Le matériel de calcul manque de mémoire. Réduisez « Taille des tuiles » (paramètres avancés), mettez « Taille de lot » à 1, ou exécutez sur le CPU.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/algorithms/base.py" line="109"/>
+        <source>Tile size (output pixels; empty = automatic: 1024 on a GPU, 512 on a CPU; smaller uses less memory)</source>
+        <translation>Taille des tuiles (pixels de sortie ; vide = automatique : 1024 sur un GPU, 512 sur un CPU ; plus petit = moins de mémoire)</translation>
     </message>
 </context>
 <context>

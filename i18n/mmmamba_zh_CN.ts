@@ -127,29 +127,34 @@
         <translation>计算设备</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms/base.py" line="107"/>
+        <location filename="../plugin/algorithms/base.py" line="114"/>
         <source>Tile size (output pixels; smaller uses less memory)</source>
         <translation>分块大小（输出像素；越小占用内存越少）</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms/base.py" line="130"/>
+        <location filename="../plugin/algorithms/base.py" line="139"/>
         <source>Model file (.safetensors; overrides the model above)</source>
         <translation>模型文件（.safetensors；优先于上面选择的模型）</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms/base.py" line="178"/>
+        <location filename="../plugin/algorithms/base.py" line="187"/>
         <source>Layer &apos;{name}&apos; is not a file GDAL can read (provider &apos;{provider}&apos;). Save it as GeoTIFF first (right-click &gt; Export &gt; Save As).</source>
         <translation>图层“{name}”不是 GDAL 可读取的文件（数据提供者“{provider}”）。请先将其保存为 GeoTIFF（右键 &gt; 导出 &gt; 另存为）。</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms/base.py" line="249"/>
+        <location filename="../plugin/algorithms/base.py" line="258"/>
         <source>Cancelled; no output was written.</source>
         <translation>已取消；未写入任何输出。</translation>
     </message>
     <message>
-        <location filename="../plugin/algorithms/base.py" line="264"/>
+        <location filename="../plugin/algorithms/base.py" line="273"/>
         <source>The device ran out of memory. Lower &apos;Tile size&apos; (Advanced parameters), set &apos;Batch size&apos; to 1, or run on the CPU.</source>
         <translation>计算设备内存不足。请减小“分块大小”（高级参数）、将“批大小”设为 1，或改用 CPU 运行。</translation>
+    </message>
+    <message>
+        <location filename="../plugin/algorithms/base.py" line="109"/>
+        <source>Tile size (output pixels; empty = automatic: 1024 on a GPU, 512 on a CPU; smaller uses less memory)</source>
+        <translation>分块大小（输出像素；留空 = 自动：GPU 上为 1024，CPU 上为 512；越小占用内存越少）</translation>
     </message>
 </context>
 <context>

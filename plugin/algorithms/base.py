@@ -102,17 +102,26 @@ class MMMambaAlgorithm(QgsProcessingAlgorithm):
             )
         )
 
-    def add_tile_parameter(self, default: int = 512) -> None:
-        """Advanced TILE_SIZE: side of the square tiles the network sees (memory bound)."""
+    def add_tile_parameter(self, default: int | None = 512) -> None:
+        """Advanced TILE_SIZE: largest side of the square tiles the network sees (memory bound);
+        `default` None: optional, empty = the backend's choice for the device."""
+        if default is None:
+            label = MMMambaCommon.tr(
+                "Tile size (output pixels; empty = automatic: 1024 on a GPU, 512 on a CPU; "
+                "smaller uses less memory)"
+            )
+        else:
+            label = MMMambaCommon.tr("Tile size (output pixels; smaller uses less memory)")
         self.addParameter(
             advanced(
                 QgsProcessingParameterNumber(
                     self.TILE_SIZE,
-                    MMMambaCommon.tr("Tile size (output pixels; smaller uses less memory)"),
+                    label,
                     type=QgsProcessingParameterNumber.Integer,
                     defaultValue=default,
                     minValue=32,
                     maxValue=8192,
+                    optional=default is None,
                 )
             )
         )

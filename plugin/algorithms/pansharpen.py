@@ -107,7 +107,7 @@ class PansharpenAlgorithm(MMMambaAlgorithm):
         )
         self.add_model_parameters(self.MODEL, self.MODEL_FILE, self.tr("Model"))
         self.add_device_parameter()
-        self.add_tile_parameter()
+        self.add_tile_parameter(default=None)
         self.addParameter(
             advanced(
                 QgsProcessingParameterNumber(
@@ -178,7 +178,7 @@ class PansharpenAlgorithm(MMMambaAlgorithm):
             "out": self.parameterAsOutputLayer(parameters, self.OUTPUT, context),
             "model": model,
             "device": self.device_value(parameters, context),
-            "tile": self.parameterAsInt(parameters, self.TILE_SIZE, context),
+            "tile": self.optional_number(parameters, self.TILE_SIZE, context, int),
             "overlap": self.optional_number(parameters, self.OVERLAP, context, int),
             "batch": self.parameterAsInt(parameters, self.BATCH_SIZE, context),
             "pan_band": self.parameterAsInt(parameters, self.PAN_BAND, context),

@@ -93,4 +93,4 @@ def test_help_lists_subcommands() -> None:
     sub = build_parser().parse_args(
         ["pansharpen", "--pan", "p", "--ms", "m", "--out", "o", "--co", "A=1", "--co", "B=2"]
     )
-    assert sub.co == ["A=1", "B=2"] and sub.overlap is None and sub.tile == 512
+    assert sub.co == ["A=1", "B=2"] and sub.overlap is None and sub.tile is None

@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.io
+import torch
 from osgeo import gdal
 
 from backend.errors import Cancelled, InputError, ModelFileError, OutputError
-from backend.fuse import fuse_arrays
+from backend.fuse import default_tile, fuse_arrays
 from backend.pansharpen import pansharpen, to_output
 from tests.backend.raster_fixtures import pan_ms_pair, tiny_model, write_raster
 
@@ -193,6 +194,16 @@ def test_fuse_arrays_matches_pansharpen_on_aligned_data(models, tmp_path: Path) 
     got = fuse_arrays(pan, ms, model=models[4], **FAST)
     assert got.dtype == np.float32 and got.shape == (4, 96, 96)
     np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-2)
+
+
+def test_default_tile_follows_the_device(tmp_path: Path, models: dict[int, Path]) -> None:
+    """No tile given: 1024 on a GPU, 512 on a CPU, balanced to the scene (2 x 2 tiles of 352
+    cover 640 px with 64 px overlap)."""
+    assert default_tile("cpu") == default_tile(torch.device("cpu")) == 512
+    assert default_tile("cuda:1") == default_tile(torch.device("cuda", 0)) == 1024
+    pan_p, ms_p, _, _ = pan_ms_pair(tmp_path, size=640)
+    res = pansharpen(pan_p, ms_p, tmp_path / "o.tif", model=models[4], device="cpu")
+    assert res.tile == 352 and res.tiles == 4 and res.overlap == 64
 
 
 def test_to_output_clips_rounds_and_keeps_nodata_free() -> None:
