@@ -115,7 +115,8 @@ def test_backend_arguments_maps_every_parameter(provider, scene, tiny_model, tmp
         "batch": 3,
         "pan_band": 1,
     }
-    # Left empty, the overlap is the backend's automatic choice; the device the option's.
+    # Left empty, the tile size and the overlap are the backend's automatic choices (by device);
+    # the device is the option's.
     args = alg.backend_arguments(
         {"PAN": str(scene.pan), "MS": str(scene.ms), "MODEL_FILE": str(tiny_model),
          "OUTPUT": str(tmp_path / "o.tif")},
@@ -123,7 +124,7 @@ def test_backend_arguments_maps_every_parameter(provider, scene, tiny_model, tmp
     )  # fmt: skip
     assert args["overlap"] is None
     assert args["device"] == "auto"
-    assert args["tile"] == 512 and args["batch"] == 1
+    assert args["tile"] is None and args["batch"] == 1
 
 
 def test_model_enum_lists_models_of_the_extra_folder(extra_model_folder, scene) -> None:
