@@ -217,6 +217,16 @@ def to_output(
     return out
 
 
+def write_cell(
+    writer: AtomicGeoTiffWriter, win: Window, values: np.ndarray, dtype: str, nodata: float | None
+) -> int:
+    """Write one finished `(C, h, w)` float32 cell (NaN = invalid) in the output type; returns
+    its number of valid pixels."""
+    invalid = np.isnan(values).any(axis=0)
+    writer.write(win, to_output(values, dtype, nodata, invalid))
+    return invalid.size - int(np.count_nonzero(invalid))
+
+
 def _collect_samples(read: Any, width: int, height: int, max_pixels: int) -> np.ndarray | None:
     """Valid-pixel samples `(C, n)` gathered through `read(window) -> (values, valid)`.
 
@@ -383,9 +393,7 @@ def pansharpen(
 
         def sink(win: Window, values: np.ndarray) -> None:
             nonlocal n_valid
-            invalid = np.isnan(values).any(axis=0)
-            n_valid += invalid.size - int(np.count_nonzero(invalid))
-            writer.write(win, to_output(values, out_dtype, nodata, invalid))
+            n_valid += write_cell(writer, win, values, out_dtype, nodata)
 
         tiles_run = run_fusion(source, grid, fm, stats, sink, batch=batch, progress=progress)
         check_cancelled(progress)

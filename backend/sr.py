@@ -66,7 +66,7 @@ from .pansharpen import (
     _collect_samples,
     _mask_declared,
     _representable,
-    to_output,
+    write_cell,
 )
 from .progress import NullProgress, Progress, check_cancelled
 from .sr_bands import band_name, match_bands, model_band_names
@@ -738,9 +738,7 @@ def super_resolve(
 
         def sink(win: Window, values: np.ndarray) -> None:
             nonlocal n_valid
-            invalid = np.isnan(values).any(axis=0)
-            n_valid += invalid.size - int(np.count_nonzero(invalid))
-            writer.write(win, to_output(values, lr_info.dtype, nodata, invalid))
+            n_valid += write_cell(writer, win, values, lr_info.dtype, nodata)
 
         tiles_run = run_fusion(
             prep.source, prep.grid, prep.fm, prep.stats, sink, progress=run_progress
