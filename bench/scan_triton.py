@@ -97,7 +97,10 @@ def sweep(net, dev, card: str, quick: bool) -> object:
             "stages",
             "output stages",
             "prefetch",
+            "FMA decays (state)",
+            "FMA decays (output)",
             "ms per scan",
+            "rel L2 vs first row",
         ],
     )
     mix = net.blocks[0].mixer
@@ -108,38 +111,48 @@ def sweep(net, dev, card: str, quick: bool) -> object:
     u32 = torch.randn(1, 2 * size * size, d, device=dev)
     u16 = u32.bfloat16()
     launches = [
-        ScanLaunch(programs=p, stages=s, prefetch=f)
-        for p, s, f in [(4096, 2, 0), (4096, 1, 1), (4096, 2, 1), (8192, 1, 1), (6144, 1, 1)]
+        ScanLaunch(poly=sp, out_poly=op)
+        for sp, op in [(0, 0), (1, 0), (2, 0), (3, 0), (1, 1), (2, 1)]
     ]
+    ref = None
     for launch in launches:
         if gi.left() < 60:
             break
         cells = [card, "bf16", *launch.__dict__.values()]
         try:
             t = _time_scan(mix, u16, A, D, size, launch, dev)
+            y = _scan_once(mix, u16, A, D, size, launch)
         except Exception as exc:  # a shape that does not compile or fit
             gi.row("sweep", [*cells, f"{type(exc).__name__}: {str(exc)[:60]}"])
             continue
-        gi.row("sweep", [*cells, f"{t * 1e3:.2f}"])
+        ref = y if ref is None else ref
+        err = ((y - ref).norm() / ref.norm()).item()
+        gi.row("sweep", [*cells, f"{t * 1e3:.2f}", f"{err:.2e}"])
         best = min(best, (t, launch), key=lambda x: x[0])
-    t = _time_scan(mix, u32, A, D, size, best[1], dev)
-    gi.row("sweep", [card, "fp32", *best[1].__dict__.values(), f"{t * 1e3:.2f}"])
+    del ref
+    ref32 = _scan_once(mix, u32, A, D, size, scan_triton.ScanLaunch())
+    for launch in dict.fromkeys([scan_triton.ScanLaunch(), best[1]]):
+        t = _time_scan(mix, u32, A, D, size, launch, dev)
+        y = _scan_once(mix, u32, A, D, size, launch)
+        err = ((y - ref32).norm() / ref32.norm()).item()
+        gi.row("sweep", [card, "fp32", *launch.__dict__.values(), f"{t * 1e3:.2f}", f"{err:.2e}"])
     return best[1]
 
 
-def _time_scan(mix, u, A, D, size, launch, dev) -> float:
+def _scan_once(mix, u, A, D, size, launch):
     import torch
 
     from backend.ops import scan_triton
 
-    def run():
-        with torch.inference_mode():
-            scan_triton.mi_scan(
-                u, mix.x_proj_weight, mix.dt_proj_weight, mix.dt_bias, A, D,
-                size // 4, size // 4, 4, launch,
-            )  # fmt: skip
+    with torch.inference_mode():
+        return scan_triton.mi_scan(
+            u, mix.x_proj_weight, mix.dt_proj_weight, mix.dt_bias, A, D,
+            size // 4, size // 4, 4, launch,
+        )  # fmt: skip
 
-    return gi.timed(run, dev, max_s=1.0)
+
+def _time_scan(mix, u, A, D, size, launch, dev) -> float:
+    return gi.timed(lambda: _scan_once(mix, u, A, D, size, launch), dev, max_s=1.0)
 
 
 def net_tiles(net, dev, card: str) -> None:

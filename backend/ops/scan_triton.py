@@ -24,8 +24,10 @@ LOG2E = 1.0 / math.log(2.0)
 class ScanLaunch:
     """Launch shape of the Triton scan: channels per program, warps per program, how many
     programs the segment length is chosen to reach, the software-pipeline depth of the block
-    loop (1: none) in the state pass and in the output pass, and how many blocks ahead each
-    program prefetches its rows into L2 (0: none; CUDA only) (measured: bench/scan_triton.py)."""
+    loop (1: none) in the state pass and in the output pass, how many blocks ahead each
+    program prefetches its rows into L2 (0: none; CUDA only), and how many of a token's N
+    decays each pass computes on the FMA pipe instead of the special-function unit
+    (measured: bench/scan_triton.py)."""
 
     d_block: int = 32
     num_warps: int = 1
@@ -33,6 +35,8 @@ class ScanLaunch:
     stages: int = 1
     out_stages: int = 1
     prefetch: int = 1
+    poly: int = 0
+    out_poly: int = 0
 
 
 # the launch shape used when none is given (read at call time: benchmarks may replace it)
@@ -189,14 +193,16 @@ def mi_scan(
             )  # fmt: skip
             args = (u, p_k, a2, dsk, wdt, bias, hin, hout, aout, y)
             kern._scan_seq_kernel[grid](
-                *args, OUTPUT=False, ACCUMULATE=False, STAGES=launch.stages, **common
-            )
+                *args, OUTPUT=False, ACCUMULATE=False, STAGES=launch.stages,
+                POLY=launch.poly, **common,
+            )  # fmt: skip
             kern._carry_kernel[(b, -(-dn // carry_block))](
                 hout, aout, hin, n_seg, dn, SB=32, BLOCK=carry_block
             )
             kern._scan_seq_kernel[grid](
-                *args, OUTPUT=True, ACCUMULATE=k > 0, STAGES=launch.out_stages, **common
-            )
+                *args, OUTPUT=True, ACCUMULATE=k > 0, STAGES=launch.out_stages,
+                POLY=launch.out_poly, **common,
+            )  # fmt: skip
             del args
     return y
 

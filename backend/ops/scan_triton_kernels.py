@@ -34,13 +34,34 @@ def _softplus(x, FAST: tl.constexpr):
     # log(1 + e^x) without losing e^x when it is small; x itself above 20 (as mamba-ssm).
     # FAST (CUDA): the hardware log2, whose error (~1e-7 absolute) is below the float32 rounding
     # of the result; tl.log is a ~20-instruction software routine, a tenth of a token's work.
-    e = tl.exp(x)
+    if FAST:  # noqa: SIM108 (constexpr) the flush-to-zero hardware exp2: no denormal fix-up
+        e = tl.exp2(x * 1.4426950408889634)
+    else:
+        e = tl.exp(x)
     small = e * (1.0 - e * (0.5 - e * (1.0 / 3.0)))
     if FAST:  # noqa: SIM108 (a constexpr branch: only one side is compiled)
         big = libdevice.fast_log2f(1.0 + e) * 0.6931471805599453
     else:
         big = tl.log(1.0 + e)
     return tl.where(x > 20.0, x, tl.where(e < 1e-3, small, big))
+
+
+@triton.jit
+def _exp2_fma(x):
+    """2^x for x <= 0 on the FMA and integer pipes instead of the special-function unit (SFU):
+    x = j + f, j an integer, |f| <= 1/2; 2^f by a degree-5 polynomial (relative error 2.3e-7 in
+    float32, that of the hardware exp2); 2^j added to the exponent bits. Below -125 it gives
+    2^-125 instead of 0 (a decay that small makes no difference)."""
+    x = tl.maximum(x, -125.0)
+    r = x + 12582912.0  # 1.5 * 2^23: rounds x to an integer j held in r's low mantissa bits
+    f = x - (r - 12582912.0)
+    p = 1.3276465e-3 * f + 9.6755419e-3
+    p = p * f + 5.5507135e-2
+    p = p * f + 0.24022120
+    p = p * f + 0.69314694
+    p = p * f + 1.0000001
+    j = r.to(tl.int32, bitcast=True) << 23  # j * 2^23 (the constant's bits shift out)
+    return (p.to(tl.int32, bitcast=True) + j).to(tl.float32, bitcast=True)
 
 
 @triton.jit
@@ -118,6 +139,7 @@ def _scan_seq_kernel(
     WIDE: tl.constexpr,
     STAGES: tl.constexpr,
     PF: tl.constexpr,
+    POLY: tl.constexpr = 0,
 ):
     """Token after token inside a segment of direction K's sequence; states are (N, DB), each
     thread holding all N states of its channel.
@@ -202,7 +224,12 @@ def _scan_seq_kernel(
                 raw = bias + tl.sum(praw[:, None] * wdt, axis=0)
                 delta = _softplus(raw, FAST)
                 bn = tl.load(p_c + off * PW + BO + n)
-                h = tl.exp2(delta[None, :] * a2) * h + bn[:, None] * (delta * u)[None, :]
+                xd = delta[None, :] * a2
+                if POLY > 0:  # the first POLY decays on the FMA pipe: relieves the SFU
+                    dec = tl.where(n[:, None] < POLY, _exp2_fma(xd), tl.exp2(xd))
+                else:
+                    dec = tl.exp2(xd)
+                h = dec * h + bn[:, None] * (delta * u)[None, :]
                 if OUTPUT:
                     cn = tl.load(p_c + off * PW + CO + n)
                     y = tl.sum(h * cn[:, None], axis=0) + dsk * u

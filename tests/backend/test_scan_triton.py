@@ -11,6 +11,8 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
+import triton
+import triton.language as tl
 
 from backend.device import scan_engine, training_scan_engine
 from backend.errors import InputError
@@ -28,6 +30,14 @@ from backend.ops.scan_triton import (
     to_window_major,
     window_major_shape,
 )
+from backend.ops.scan_triton_kernels import _exp2_fma
+
+
+@triton.jit
+def _exp2_probe(x_ptr, out_ptr, n, BLOCK: tl.constexpr):
+    i = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    m = i < n
+    tl.store(out_ptr + i, _exp2_fma(tl.load(x_ptr + i, mask=m, other=0.0)), mask=m)
 
 
 def _rel(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -79,6 +89,7 @@ def _oracle(src: torch.Tensor, h: int, w: int, wt: dict, window: int = 4) -> tor
         ScanLaunch(d_block=4, programs=2),  # one segment per batch item
         ScanLaunch(d_block=8, programs=10),  # 5 segments of 2 blocks (the last one short)
         ScanLaunch(d_block=8, programs=140),  # 12 segments of one block
+        ScanLaunch(d_block=8, programs=10, poly=3, out_poly=2),  # decays on the FMA pipe
     ],
 )
 def test_mi_scan_matches_oracle(launch: ScanLaunch) -> None:
@@ -112,6 +123,18 @@ def test_mi_scan_bfloat16_storage() -> None:
     y = mi_scan(buf.view(b, -1, d).bfloat16(), **wt, n_wr=2, n_wc=1, window=4)
     err = _rel(y, _oracle(src, h, w, wt))
     assert 1e-5 < err < 1e-2  # really rounded, still close
+
+
+def test_exp2_on_the_fma_pipe() -> None:
+    """The polynomial 2^x the scan may use for decays: within 4 ulp of 2^x on [-125, 0] (the
+    float32 rounding of the hardware exp2 is 2 ulp), and tiny below."""
+    x = torch.cat([torch.linspace(-125.0, 0.0, 40001), torch.tensor([-1e-7, -0.5, -126.0, -300.0])])
+    out = torch.empty_like(x)
+    _exp2_probe[(-(-x.numel() // 1024),)](x, out, x.numel(), BLOCK=1024)
+    ref = torch.exp2(x.double())
+    rel = ((out.double() - ref) / ref)[:-2].abs().max().item()
+    assert rel < 4.8e-7, rel
+    assert 0 < out[-1].item() <= 2.0**-124 and 0 < out[-2].item() <= 2.0**-124
 
 
 def test_mi_scan_rejects_inconsistent_shapes() -> None:
