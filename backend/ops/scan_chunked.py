@@ -64,7 +64,7 @@ def work_tensor(name: str, shape: tuple[int, ...], like: torch.Tensor) -> torch.
     return buf[:numel].view(shape)
 
 
-def _linear_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor, chunk: int) -> torch.Tensor:
+def linear_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor, chunk: int) -> torch.Tensor:
     """All states of `h_i = a_i * h_{i-1} + b_i` along the last dimension (differentiable).
 
     Args:
@@ -125,7 +125,7 @@ def _carry(a_end: torch.Tensor, h_end: torch.Tensor, h0: torch.Tensor, chunk: in
     """State entering each chunk, (..., nc), from each chunk's total decay and local end state."""
     if a_end.shape[-1] == 1:
         return h0.unsqueeze(-1)
-    prev = _linear_scan(a_end[..., :-1], h_end[..., :-1], h0, chunk)
+    prev = linear_scan(a_end[..., :-1], h_end[..., :-1], h0, chunk)
     return torch.cat([h0.unsqueeze(-1), prev], dim=-1)
 
 
@@ -157,9 +157,10 @@ def selective_scan_chunked(
 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     """S6 selective scan by chunks, in float32, differentiable, on any device.
 
-    Same arguments and results as `selective_scan_oracle`. When no gradient is recorded the work
-    tensors are updated in place and L is processed in blocks of `block` tokens (state carried
-    from one block to the next), so memory does not grow with L beyond the inputs and output.
+    Same arguments and results as `selective_scan_oracle`. L is processed in blocks of `block`
+    tokens (state carried from one block to the next) with work tensors updated in place, so
+    memory does not grow with L beyond the inputs and output; with a gradient, the backward
+    pass recomputes each block's states (`scan_chunked_grad`).
 
     Args:
         u: (B, D, L) input.
@@ -173,7 +174,7 @@ def selective_scan_chunked(
         chunk: Tokens per chunk T (default `DEFAULT_CHUNK`).
         initial_state: (B, D, N) state before the first token, or None for zeros.
         return_last_state: Also return the state after the last token.
-        block: Tokens per pass without gradients (default from `DEFAULT_BLOCK_ELEMENTS`).
+        block: Tokens per pass (default from `DEFAULT_BLOCK_ELEMENTS`).
 
     Returns:
         y (B, D, L) float32, and the last state (B, D, N) if asked.
@@ -216,7 +217,7 @@ def selective_scan_grouped(
         delta_softplus: Apply softplus to `delta + delta_bias`.
         chunk: Tokens per chunk T (default `DEFAULT_CHUNK`).
         initial_state: (B, G, dg, N) state before the first token, or None for zeros.
-        block: Tokens per pass without gradients (default from `DEFAULT_BLOCK_ELEMENTS`).
+        block: Tokens per pass (default from `DEFAULT_BLOCK_ELEMENTS`).
 
     Returns:
         y (B, G, L, dg) float32 and the state after the last token (B, G, dg, N).
@@ -235,17 +236,19 @@ def selective_scan_grouped(
     needs_grad = torch.is_grad_enabled() and any(
         t is not None and t.requires_grad for t in (u, delta, A, B, C, D, delta_bias, initial_state)
     )
+    per_token = max(1, nb * G * dg * n)
+    blk = int(block or max(T, DEFAULT_BLOCK_ELEMENTS // per_token))
+    blk = max(T, blk // T * T)
     if needs_grad:
-        y, h_last = _scan_block(u, dt, A, B, C, h0, T, inplace=False)
+        from .scan_chunked_grad import ChunkedScan  # (it builds on this module)
+
+        y, h_last = ChunkedScan.apply(u, dt, A, B, C, h0, T, blk)
     else:
-        per_token = max(1, nb * G * dg * n)
-        blk = int(block or max(T, DEFAULT_BLOCK_ELEMENTS // per_token))
-        blk = max(T, blk // T * T)
         ys, h_last = [], h0
         for s in range(0, L, blk):
             e = min(L, s + blk)
-            y_b, h_last = _scan_block(
-                u[:, :, s:e], dt[:, :, s:e], A, B[:, :, s:e], C[:, :, s:e], h_last, T, True
+            y_b, h_last = scan_block(
+                u[:, :, s:e], dt[:, :, s:e], A, B[:, :, s:e], C[:, :, s:e], h_last, T
             )
             ys.append(y_b)
         y = ys[0] if len(ys) == 1 else torch.cat(ys, dim=2) if ys else torch.zeros_like(u)
@@ -254,7 +257,7 @@ def selective_scan_grouped(
     return y, h_last
 
 
-def _scan_block(
+def scan_block(
     u: torch.Tensor,
     dt: torch.Tensor,
     A: torch.Tensor,
@@ -262,14 +265,14 @@ def _scan_block(
     C: torch.Tensor,
     h0: torch.Tensor,
     chunk: int,
-    inplace: bool,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Scan one stretch of tokens with softplus already applied.
+    """Scan one stretch of tokens with softplus already applied, without autograd (work
+    tensors updated in place and reused inside `reuse_workspace`).
 
     Args:
         u: (B, G, L, dg) inputs; dt: (B, G, L, dg) step sizes; A: (G, dg, N).
         B, C: (B, G, L, N); h0: (B, G, dg, N) entering state.
-        chunk: Tokens per chunk; inplace: reuse work tensors (no autograd).
+        chunk: Tokens per chunk.
 
     Returns:
         y (B, G, L, dg) without the skip term, and the state after the last token (B, G, dg, N).
@@ -295,21 +298,14 @@ def _scan_block(
     # exp(dt * A) computed as exp2(dt * A * log2(e)): exp2 is ~2.5x faster than exp on CPU
     A_c = (A * LOG2E).unsqueeze(-1)
     shape = (T, nb, G, dg, n, nc)
-    if inplace:
-        decay = work_tensor("decay", shape, u)
-        torch.exp2(torch.mul(dt_c, A_c, out=decay), out=decay)
-        x = work_tensor("x", shape, u)
-        torch.mul(dtu_c, B_c, out=x)
-        h = _chunk_states_(decay, x, h0, chunk)
-        del decay
-        h_last = h[-1, ..., -1].clone()
-        y = h.mul_(C_c).sum(dim=4)
-    else:
-        decay = torch.exp2(dt_c * A_c)
-        x = dtu_c * B_c
-        h = _chunk_states(decay, x, h0, chunk)
-        h_last = h[-1, ..., -1]
-        y = (h * C_c).sum(dim=4)
+    decay = work_tensor("decay", shape, u)
+    torch.exp2(torch.mul(dt_c, A_c, out=decay), out=decay)
+    x = work_tensor("x", shape, u)
+    torch.mul(dtu_c, B_c, out=x)
+    h = _chunk_states_(decay, x, h0, chunk)
+    del decay
+    h_last = h[-1, ..., -1].clone()
+    y = h.mul_(C_c).sum(dim=4)
     # (T, B, G, dg, nc) -> (B, G, nc, T, dg) -> (B, G, L, dg)
     y = y.permute(1, 2, 4, 0, 3).reshape(nb, G, nc * T, dg)
     return (y[:, :, :L] if pad else y), h_last

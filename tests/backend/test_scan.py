@@ -85,10 +85,31 @@ def test_chunked_gradients_match_oracle(shape: tuple[int, ...]) -> None:
         return list(torch.autograd.grad(loss, xs))
 
     ref = grads(selective_scan_oracle, torch.float64)
-    got = grads(selective_scan_chunked, torch.float32, chunk=chunk)
     names = ["u", "delta", "A", "B", "C", "D", "delta_bias", "h0"]
-    for name, a, b in zip(names, got, ref, strict=True):
-        assert _rel(a, b) < TOL, name
+    # the whole sequence as one stretch, and stretches of two chunks (the last one short)
+    for block in (None, 2 * chunk):
+        got = grads(selective_scan_chunked, torch.float32, chunk=chunk, block=block)
+        for name, a, b in zip(names, got, ref, strict=True):
+            assert _rel(a, b) < TOL, (name, block)
+
+
+def test_chunked_gradient_keeps_only_inputs_and_stretch_states() -> None:
+    """What autograd keeps for the backward pass: the inputs and one state per stretch, not
+    the steps of the chunk loops (those are recomputed)."""
+    batch, ch, n, L, groups = 2, 16, 8, 512, 4
+    xs = [t.requires_grad_() for t in _inputs(11, batch, ch, n, L, groups)]
+    saved: list[int] = []
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        saved.append(t.numel())
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        y = selective_scan_chunked(*xs[:7], True, 16, xs[7], block=128)
+    inputs = sum(t.numel() for t in xs)
+    assert sum(saved) < 4 * inputs, (sum(saved), inputs)
+    y.sum().backward()
+    assert all(t.grad is not None and torch.isfinite(t.grad).all() for t in xs)
 
 
 @pytest.mark.parametrize(
@@ -111,7 +132,7 @@ def test_chunked_is_stable_for_extreme_step_sizes(scale: float, offset: float) -
         return y, h, grads
 
     y_ref, h_ref, g_ref = run(selective_scan_oracle, torch.float64)
-    y, h, grads = run(selective_scan_chunked, torch.float32, chunk=16)
+    y, h, grads = run(selective_scan_chunked, torch.float32, chunk=16, block=48)
     with torch.no_grad():
         y_n = selective_scan_chunked(*base[:7], True, 16, base[7], block=32)
     for t in (y, h, y_n, *grads):
