@@ -99,6 +99,8 @@ def sweep(net, dev, card: str, quick: bool) -> object:
             "prefetch",
             "FMA decays (state)",
             "FMA decays (output)",
+            "projection tokens",
+            "projection warps",
             "ms per scan",
             "rel L2 vs first row",
         ],
@@ -111,8 +113,12 @@ def sweep(net, dev, card: str, quick: bool) -> object:
     u32 = torch.randn(1, 2 * size * size, d, device=dev)
     u16 = u32.bfloat16()
     launches = [
-        ScanLaunch(poly=sp, out_poly=op)
-        for sp, op in [(0, 0), (1, 0), (2, 0), (3, 0), (1, 1), (2, 1)]
+        ScanLaunch(),
+        ScanLaunch(poly=2),
+        *(
+            ScanLaunch(proj_block=b, proj_warps=w)
+            for b, w in [(128, 4), (128, 8), (256, 8), (32, 2)]
+        ),
     ]
     ref = None
     for launch in launches:

@@ -22,6 +22,10 @@ from .layers import (
     instance_norm_scale_shift,
 )
 
+# "bf16-scan" stores the scan's summed output in bfloat16 too (the buffer the four directions
+# accumulate into and the mixer's output kernels read); False: float32 (read at call time)
+BF16_SCAN_OUTPUT = False
+
 
 def _hin_block(blk: HalfInstanceNormBlock, x: torch.Tensor) -> torch.Tensor:
     """Half instance-norm residual block, (B, F, H, W) updated in place."""
@@ -64,6 +68,7 @@ def _block(blk: nn.Module, m: torch.Tensor, p: torch.Tensor, store: torch.dtype)
     y = mi_scan(
         buf.view(b, 2 * h * w, d), mx.x_proj_weight, mx.dt_proj_weight, mx.dt_bias, A, D,
         h // ws, w // ws, ws,
+        out_dtype=mx.scan_dtype if BF16_SCAN_OUTPUT else torch.float32,
     ).view(shape)  # fmt: skip
     del buf
     for i, (x, norm, proj, _, onorm, oproj) in enumerate(sides):

@@ -276,7 +276,7 @@ def mixer_out_(
         x: (B, F, H, W) float32 contiguous block input, updated in place.
         ln_weight: (F,) the mixer's bias-free input norm; eps_in its epsilon.
         w_proj: (2D, F) input projection (its last D rows make the gate z).
-        y: (B, H/ws, W/ws, 2, ws, ws, D) float32 scan output, window-major.
+        y: (B, H/ws, W/ws, 2, ws, ws, D) float32 or bfloat16 scan output, window-major.
         n_weight, n_bias: (D,) output LayerNorm; eps_out its epsilon.
         w_out: (F, D) output projection.
         modality: 0 MS, 1 PAN.

@@ -254,7 +254,7 @@ def _mixer_out_kernel(
     x_ptr,  # (B, F, H, W) block input of one modality, updated in place
     lnw_ptr,  # (FP,) bias-free LayerNorm weight (the mixer's input norm)
     wz_ptr,  # (FP, DC) gate part of the input projection, transposed
-    y_ptr,  # (B, H/WS, W/WS, 2, WS, WS, D) float32 scan output
+    y_ptr,  # (B, H/WS, W/WS, 2, WS, WS, D) float32 or bfloat16 scan output
     nw_ptr,  # (DC,) output LayerNorm weight
     nb_ptr,  # (DC,) output LayerNorm bias
     wo_ptr,  # (DC, FP) output projection, transposed
@@ -286,19 +286,21 @@ def _mixer_out_kernel(
     total = tl.zeros((BLOCK,), dtype=tl.float32)
     for j in range(DC // CB):
         dc = j * CB + tl.arange(0, CB)
-        total += tl.sum(tl.load(y_row + dc[None, :], mask=(dc < D)[None, :], other=0.0), axis=1)
+        yv = tl.load(y_row + dc[None, :], mask=(dc < D)[None, :], other=0.0).to(tl.float32)
+        total += tl.sum(yv, axis=1)
     mean = total / D
     total = tl.zeros((BLOCK,), dtype=tl.float32)
     for j in range(DC // CB):
         dc = j * CB + tl.arange(0, CB)
         dm = (dc < D)[None, :]
-        cen = tl.where(dm, tl.load(y_row + dc[None, :], mask=dm, other=0.0) - mean[:, None], 0.0)
+        yv = tl.load(y_row + dc[None, :], mask=dm, other=0.0).to(tl.float32)
+        cen = tl.where(dm, yv - mean[:, None], 0.0)
         total += tl.sum(cen * cen, axis=1)
     rstd = tl.rsqrt(total / D + eps_out)
     out = xc
     for j in range(DC // CB):
         dc = j * CB + tl.arange(0, CB)
-        yv = tl.load(y_row + dc[None, :], mask=(dc < D)[None, :], other=0.0)
+        yv = tl.load(y_row + dc[None, :], mask=(dc < D)[None, :], other=0.0).to(tl.float32)
         yn = (yv - mean[:, None]) * rstd[:, None] * tl.load(nw_ptr + dc)[None, :]
         z = _mm(xn, tl.load(wz_ptr + ch[:, None] * DC + dc[None, :]))
         g = (yn + tl.load(nb_ptr + dc)[None, :]) * (z * tl.sigmoid(z))

@@ -26,8 +26,8 @@ class ScanLaunch:
     programs the segment length is chosen to reach, the software-pipeline depth of the block
     loop (1: none) in the state pass and in the output pass, how many blocks ahead each
     program prefetches its rows into L2 (0: none; CUDA only), and how many of a token's N
-    decays each pass computes on the FMA pipe instead of the special-function unit
-    (measured: bench/scan_triton.py)."""
+    decays each pass computes on the FMA pipe instead of the special-function unit, and the
+    tokens per program and warps of the projection kernel (measured: bench/scan_triton.py)."""
 
     d_block: int = 32
     num_warps: int = 1
@@ -37,6 +37,8 @@ class ScanLaunch:
     prefetch: int = 1
     poly: int = 0
     out_poly: int = 0
+    proj_block: int = 64
+    proj_warps: int = 4
 
 
 # the launch shape used when none is given (read at call time: benchmarks may replace it)
@@ -115,6 +117,7 @@ def mi_scan(
     n_wc: int,
     window: int,
     launch: ScanLaunch | None = None,
+    out_dtype: torch.dtype = torch.float32,
 ) -> torch.Tensor:
     """Sum over the four MI directions of the S6 scan outputs, in window-major layout.
 
@@ -124,9 +127,11 @@ def mi_scan(
         dt_proj_weight: (4, d, R); dt_bias: (4*d,); A: (4*d, N) negative; D: (4*d,).
         n_wr, n_wc: Windows per column and per row; window: window side.
         launch: Kernel launch shape (default `LAUNCH`).
+        out_dtype: float32, or bfloat16 to halve the output's traffic (each direction's sum is
+            rounded to it; the recurrence stays float32).
 
     Returns:
-        (B, L, d) float32: `sum_k y_k` at each token's row.
+        (B, L, d) `out_dtype`: `sum_k y_k` at each token's row.
     """
     from . import scan_triton_kernels as kern
 
@@ -163,7 +168,9 @@ def mi_scan(
     hout = torch.empty(b, n_seg, N, d, dtype=torch.float32, device=dev)
     aout = torch.empty_like(hout)
     hin = torch.empty_like(hout)
-    y = torch.empty(b, L, d, dtype=torch.float32, device=dev)
+    if out_dtype not in (torch.float32, torch.bfloat16):
+        raise ValueError(f"the scan's output is float32 or bfloat16, got {out_dtype}")
+    y = torch.empty(b, L, d, dtype=out_dtype, device=dev)
     # (K, DP, PWP): columns dt_raw | B | C at `projection_layout`, transposed, zero-padded to
     # powers of two for the projection kernel's dot
     dp, pwp = max(16, triton_next_pow2(d)), max(16, triton_next_pow2(pw))
@@ -173,7 +180,7 @@ def mi_scan(
     w_t[:, :d, bo : bo + N] = w_x[..., R : R + N]
     w_t[:, :d, co : co + N] = w_x[..., R + N :]
     p_k = torch.empty(b, L, pw, dtype=torch.float32, device=dev)
-    proj_block = 64
+    proj_block = launch.proj_block
     grid = (n_seg, b * n_db)
     dn = d * N
     carry_block = 128
@@ -182,7 +189,7 @@ def mi_scan(
         for k in range(K):
             kern._proj_kernel[(-(-(b * L) // proj_block),)](
                 u, w_t[k], p_k, b * L, D=d, DP=dp, PW=pw, PWP=pwp,
-                X3=u.dtype == torch.float32, BLOCK=proj_block, num_warps=4,
+                X3=u.dtype == torch.float32, BLOCK=proj_block, num_warps=launch.proj_warps,
             )  # fmt: skip
             common = dict(
                 L=L, n_win=n_win, n_wr=n_wr, n_wc=n_wc, nwr_inv=1.0 / n_wr,

@@ -114,7 +114,7 @@ def _scan_seq_kernel(
     hin_ptr,  # (B, S, N, D) state entering each segment (pass "output")
     hout_ptr,  # (B, S, N, D) end state of each segment from zero (pass "state")
     aout_ptr,  # (B, S, N, D) total decay of each segment (pass "state")
-    y_ptr,  # (B, L, D) float32 output
+    y_ptr,  # (B, L, D) output, float32 (or bfloat16)
     L,
     n_win,
     n_wr,
@@ -196,8 +196,9 @@ def _scan_seq_kernel(
                 _prefetch_l2(u_base + nb * D + lane * 0, lane * 0 + G * D * ub, lane)
             if (G * PW * 4) % 16 == 0:
                 _prefetch_l2(p_base + nb * PW + lane * 0, lane * 0 + G * PW * 4, lane)
-            if ACCUMULATE and (G * D * 4) % 16 == 0:
-                _prefetch_l2(y_base + nb * D + lane * 0, lane * 0 + G * D * 4, lane)
+            yb: tl.constexpr = y_ptr.dtype.element_ty.primitive_bitwidth // 8
+            if ACCUMULATE and (G * D * yb) % 16 == 0:
+                _prefetch_l2(y_base + nb * D + lane * 0, lane * 0 + G * D * yb, lane)
         for c in range(NCH):
             cc = c
             if K % 2 == 1:
@@ -234,8 +235,8 @@ def _scan_seq_kernel(
                     cn = tl.load(p_c + off * PW + CO + n)
                     y = tl.sum(h * cn[:, None], axis=0) + dsk * u
                     if ACCUMULATE:
-                        y += tl.load(y_c + off * D, mask=dmask, other=0.0)
-                    tl.store(y_c + off * D, y, mask=dmask)
+                        y += tl.load(y_c + off * D, mask=dmask, other=0.0).to(tl.float32)
+                    tl.store(y_c + off * D, y.to(y_ptr.dtype.element_ty), mask=dmask)
                 else:
                     sum_delta += delta
     if not OUTPUT:
@@ -335,7 +336,7 @@ def _norm_gate_kernel(
     ch = tl.arange(0, DP)
     cmask = ch < D
     m2 = qmask[:, None] & cmask[None, :]
-    y = tl.load(y_ptr + src[:, None] * D + ch[None, :], mask=m2, other=0.0)
+    y = tl.load(y_ptr + src[:, None] * D + ch[None, :], mask=m2, other=0.0).to(tl.float32)
     mean = tl.sum(y, axis=1) / D
     diff = tl.where(m2, y - mean[:, None], 0.0)
     var = tl.sum(diff * diff, axis=1) / D

@@ -11,6 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from backend.model import fused
 from backend.model.config import MMMambaConfig
 from backend.model.layers import BiasFreeLayerNorm2d, GatedDWConvFFN
 from backend.model.mixer import MIMixer
@@ -133,6 +134,17 @@ def test_mixer_output_matches_pytorch() -> None:
         mix.out_norm_ms.bias, mix.out_norm_ms.eps, mix.out_proj_ms.weight, 0,
     )  # fmt: skip
     assert _rel(out - x, ref) < 1e-5
+    # a bfloat16 scan output is read as its float32 value
+    y16 = y.bfloat16()
+    with torch.no_grad():
+        y_map = scan_triton.from_window_major(y16.float(), 0, 0, h).permute(0, 3, 1, 2)
+        ref16 = mix._output(y_map, norm(x), mix.in_proj_ms, mix.out_norm_ms, mix.out_proj_ms)
+    out = x.clone()
+    ft.mixer_out_(
+        out, norm.weight, norm.eps, mix.in_proj_ms.weight, y16, mix.out_norm_ms.weight,
+        mix.out_norm_ms.bias, mix.out_norm_ms.eps, mix.out_proj_ms.weight, 0,
+    )  # fmt: skip
+    assert _rel(out - x, ref16) < 1e-5
 
 
 def test_packed_weights_follow_in_place_updates() -> None:
@@ -183,6 +195,8 @@ def test_network_fused_matches_oracle(monkeypatch: pytest.MonkeyPatch) -> None:
         assert net.uses_fused(pan.device)
         out = net(pan, ms)
         net.set_precision("bf16-scan")  # bfloat16 intermediates and scan input
+        assert _rel(net(pan, ms) - up, ref - up) < 1e-2
+        monkeypatch.setattr(fused, "BF16_SCAN_OUTPUT", True)  # and the scan's output
         assert _rel(net(pan, ms) - up, ref - up) < 1e-2
     assert _rel(out - up, ref - up) < 1e-5
 

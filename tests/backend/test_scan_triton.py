@@ -137,6 +137,21 @@ def test_exp2_on_the_fma_pipe() -> None:
     assert 0 < out[-1].item() <= 2.0**-124 and 0 < out[-2].item() <= 2.0**-124
 
 
+def test_mi_scan_bfloat16_output() -> None:
+    """The four directions summed into a bfloat16 buffer: each sum rounded, within 1e-2."""
+    b, d, h, w, n, r = 1, 5, 8, 4, 4, 2
+    src, buf, wt = _problem(b, d, h, w, n, r, seed=2)
+    y = mi_scan(
+        buf.view(b, -1, d), **wt, n_wr=2, n_wc=1, window=4, out_dtype=torch.bfloat16,
+        launch=ScanLaunch(d_block=4, programs=3),
+    )  # fmt: skip
+    assert y.dtype == torch.bfloat16
+    err = _rel(y, _oracle(src, h, w, wt))
+    assert 1e-5 < err < 1e-2
+    with pytest.raises(ValueError, match="float32 or bfloat16"):
+        mi_scan(buf.view(b, -1, d), **wt, n_wr=2, n_wc=1, window=4, out_dtype=torch.float16)
+
+
 def test_mi_scan_rejects_inconsistent_shapes() -> None:
     _, buf, wt = _problem(1, 4, 4, 4, 4, 2)
     with pytest.raises(ValueError, match="inconsistent"):
