@@ -5,7 +5,7 @@ launches: every convolution carries its bias, activation, input norm and residua
 two mixer input kernels, the scan (`mi_scan`), two mixer output kernels and two FFN kernels.
 Residual streams stay float32 and every dot runs on TF32 tensor cores (as PyTorch's cuDNN
 convolutions do by default); the mixed precisions store the wide intermediate maps (FFN hidden,
-mixer projection) in bfloat16, "bf16-scan" also the scan's input.
+mixer projection) in bfloat16, "bf16-scan" also the scan's input and summed output.
 """
 
 from __future__ import annotations
@@ -21,10 +21,6 @@ from .layers import (
     HalfInstanceNormBlock,
     instance_norm_scale_shift,
 )
-
-# "bf16-scan" stores the scan's summed output in bfloat16 too (the buffer the four directions
-# accumulate into and the mixer's output kernels read); False: float32 (read at call time)
-BF16_SCAN_OUTPUT = False
 
 
 def _hin_block(blk: HalfInstanceNormBlock, x: torch.Tensor) -> torch.Tensor:
@@ -68,7 +64,7 @@ def _block(blk: nn.Module, m: torch.Tensor, p: torch.Tensor, store: torch.dtype)
     y = mi_scan(
         buf.view(b, 2 * h * w, d), mx.x_proj_weight, mx.dt_proj_weight, mx.dt_bias, A, D,
         h // ws, w // ws, ws,
-        out_dtype=mx.scan_dtype if BF16_SCAN_OUTPUT else torch.float32,
+        out_dtype=mx.scan_dtype,
     ).view(shape)  # fmt: skip
     del buf
     for i, (x, norm, proj, _, onorm, oproj) in enumerate(sides):

@@ -481,6 +481,7 @@ class MIMixer(nn.Module):
                 h // ws,
                 w // ws,
                 ws,
+                out_dtype=self.scan_dtype,
             ).view(shape)
         del buf
         outs = []
