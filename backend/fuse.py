@@ -231,14 +231,20 @@ def _predict(fm: FusionModel, pan: np.ndarray, ms: np.ndarray, ratio: int) -> np
     """Run the network on a batch: pan `(B, 1, H, W)`, ms `(B, C, H/r, W/r)` -> `(B, C, H, W)`."""
     import torch
 
-    from .cuda_graph import run_graphed
-
     with torch.inference_mode():
         p = torch.from_numpy(pan).to(fm.device)
         m = torch.from_numpy(ms).to(fm.device)
-        # CUDA: batches of the primed tile shape replay one captured graph of the forward
-        out = run_graphed(fm.net, lambda a, b: _forward(fm.net, a, b, ratio), p, m)
-        return out.float().cpu().numpy()
+        return tile_forward(fm, ratio)(p, m).float().cpu().numpy()
+
+
+def tile_forward(
+    fm: FusionModel, ratio: int
+) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """`forward(pan, ms)` of the network on tensors of its device (B, 1, H, W), (B, C, h, w);
+    on CUDA, batches of the primed tile shape replay one captured graph of it."""
+    from .cuda_graph import run_graphed
+
+    return lambda p, m: run_graphed(fm.net, lambda a, b: _forward(fm.net, a, b, ratio), p, m)
 
 
 def prime_tile_graph(fm: FusionModel, batch: int, height: int, width: int, ratio: int) -> bool:

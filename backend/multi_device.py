@@ -6,7 +6,9 @@ list such as "cuda:0,cuda:1"; "cpu,cpu" runs two CPU replicas, which the tests u
 
 - one reader thread reads, normalises and fills batches of tiles in order (GDAL datasets are
   not safe to share between threads, so reads stay on one thread);
-- one worker thread per device takes the next prepared batch and runs its replica;
+- one worker thread per device takes the next prepared batch and runs its replica; on a GPU
+  it launches the next batch before it fetches the last one's result (`backend.tile_stream`),
+  so the GPU does not wait for copies or the host between tiles;
 - the calling thread blends the predictions back in tile order;
 - a writer thread hands the finished pixels to the sink (the GeoTIFF writer) in that order, so
   the output is identical to the sequential engine's.
@@ -33,11 +35,11 @@ from .fuse import (
     FusionModel,
     PreparedBatch,
     _batches,
-    _predict,
     finish_batch,
     load_fusion_model,
     prepare_batch,
     prime_tile_graph,
+    tile_forward,
 )
 from .io.tiling import BlendAccumulator, TileGrid
 from .io.window import Window
@@ -48,6 +50,7 @@ if TYPE_CHECKING:
     import torch
 
     from .fuse import TileSource
+    from .tile_stream import Ticket
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +175,8 @@ def run_fusion_threaded(
     Same arguments, same output (tiles are blended in grid order), same return value: the
     number of tiles that ran through the network.
     """
+    from .tile_stream import TileStream  # (imports torch)
+
     workers = fm.replicas if isinstance(fm, MultiDeviceModel) else [fm]
     groups = list(_batches(list(grid.windows()), max(1, batch)))
     if len(groups) > 1:
@@ -208,22 +213,38 @@ def run_fusion_threaded(
                     break
 
     def worker(replica: FusionModel) -> None:
-        while not stop.is_set():
-            try:
-                item = todo.get(timeout=POLL_SECONDS)
-            except queue.Empty:
-                continue
-            if item is None:
-                return
-            i, prepared = item
-            try:
-                preds: list[np.ndarray] = []
+        # the next batch is submitted before the last one is fetched (a GPU runs on while its
+        # result comes back), unless none is waiting: then the last one is handed over first
+        stream = TileStream(replica.device, tile_forward(replica, source.ratio))
+        last: tuple[int, PreparedBatch, Ticket | None] | None = None
+
+        def hand_over() -> None:
+            i, prepared, ticket = last
+            preds = [] if ticket is None else list(stream.fetch(ticket))
+            done.put((i, prepared, preds))
+
+        try:
+            while not stop.is_set():
+                try:
+                    item = todo.get_nowait() if last else todo.get(timeout=POLL_SECONDS)
+                except queue.Empty:
+                    if last:
+                        hand_over()
+                        last = None
+                    continue
+                if item is None:
+                    break
+                i, prepared = item
+                ticket = None
                 if prepared.pan is not None:
-                    preds = list(_predict(replica, prepared.pan, prepared.ms, source.ratio))
-                done.put((i, prepared, preds))
-            except BaseException as exc:  # handed to the calling thread, which raises it
-                done.put((-1, exc, None))
-                return
+                    ticket = stream.submit(prepared.pan, prepared.ms)
+                if last:
+                    hand_over()
+                last = (i, prepared, ticket)
+            if last and not stop.is_set():
+                hand_over()
+        except BaseException as exc:  # handed to the calling thread, which raises it
+            done.put((-1, exc, None))
 
     cells: queue.Queue = queue.Queue(maxsize=WRITE_QUEUE_CELLS)
     write_errors: list[BaseException] = []

@@ -14,8 +14,9 @@ import pytest
 import torch
 from osgeo import gdal
 
+from backend import multi_device
 from backend.errors import Cancelled, InputError
-from backend.fuse import ArraySource, fuse_arrays, load_fusion_model, make_grid, run_fusion
+from backend.fuse import ArraySource, fuse_arrays, make_grid, run_fusion
 from backend.model.config import MMMambaConfig
 from backend.model.network import MMMamba
 from backend.multi_device import (
@@ -80,15 +81,22 @@ def test_two_devices_give_the_one_device_result(batch: int) -> None:
     np.testing.assert_allclose(two, one, rtol=1e-6, atol=1e-4)
 
 
-def test_threaded_engine_counts_tiles_and_matches_sequential() -> None:
+@pytest.mark.parametrize(("devices", "in_flight"), [("cpu", 3), ("cpu", 1), ("cpu,cpu", 1)])
+def test_threaded_engine_counts_tiles_and_matches_sequential(
+    devices: str, in_flight: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same output as the sequential engine, also with one batch read ahead per device: a
+    worker holding a submitted batch hands it over when no next batch is waiting (with two
+    workers, holding it would leave the batch the blending waits for stuck)."""
+    monkeypatch.setattr(multi_device, "IN_FLIGHT_PER_DEVICE", in_flight)
     pan, ms = _scene(seed=1)
     pan[:40, :40] = np.nan  # a whole tile without valid pixel is never sent to a device
     source = ArraySource(pan, ms, None, None, 4)
     stats = stats_from_arrays(source.pan, source.ms, source.pan_valid, source.ms_valid)
     grid = make_grid(96, 96, 4, 32, 0)
-    fm = load_fusion_model(_net(), 4, 4, "cpu")
     outs = []
     for run in (run_fusion, run_fusion_threaded):
+        fm = load_multi_device(_net(), 4, 4, devices if run is run_fusion_threaded else "cpu")
         out = np.full((4, 96, 96), -7.0, np.float32)
 
         def sink(win, values, out=out):
