@@ -27,7 +27,8 @@ class ScanLaunch:
     loop (1: none) in the state pass and in the output pass, how many blocks ahead each
     program prefetches its rows into L2 (0: none; CUDA only), and how many of a token's N
     decays each pass computes on the FMA pipe instead of the special-function unit, and the
-    tokens per program and warps of the projection kernel (measured: bench/scan_triton.py)."""
+    tokens per program and warps of the projection kernel, and the state lanes per program of
+    the kernel chaining the segments (measured: bench/scan_triton.py)."""
 
     d_block: int = 32
     num_warps: int = 1
@@ -39,6 +40,7 @@ class ScanLaunch:
     out_poly: int = 0
     proj_block: int = 64
     proj_warps: int = 4
+    carry_block: int = 128
 
 
 # the launch shape used when none is given (read at call time: benchmarks may replace it)
@@ -183,7 +185,7 @@ def mi_scan(
     proj_block = launch.proj_block
     grid = (n_seg, b * n_db)
     dn = d * N
-    carry_block = 128
+    carry_block = launch.carry_block
     cuda = dev.type == "cuda"
     with _on(dev):
         for k in range(K):

@@ -89,7 +89,7 @@ def _oracle(src: torch.Tensor, h: int, w: int, wt: dict, window: int = 4) -> tor
         ScanLaunch(d_block=4, programs=2),  # one segment per batch item
         ScanLaunch(d_block=8, programs=10),  # 5 segments of 2 blocks (the last one short)
         ScanLaunch(d_block=8, programs=140),  # 12 segments of one block
-        ScanLaunch(d_block=8, programs=10, poly=3, out_poly=2),  # decays on the FMA pipe
+        ScanLaunch(d_block=8, programs=10, poly=3, out_poly=2, carry_block=16),  # FMA decays
     ],
 )
 def test_mi_scan_matches_oracle(launch: ScanLaunch) -> None:
