@@ -14,14 +14,13 @@ import torch
 from torch import nn
 
 from ..ops.fused_triton import conv2d, ffn_residual_, mixer_in, mixer_out_
-from ..ops.scan_triton import mi_scan, projection_layout, window_major_shape
+from ..ops.scan_triton import mi_scan, window_major_shape
 from .layers import (
     ChannelAttentionBlock,
     Encoder,
     HalfInstanceNormBlock,
     instance_norm_scale_shift,
 )
-from .mi_scan import N_DIRECTIONS
 
 
 def _hin_block(blk: HalfInstanceNormBlock, x: torch.Tensor) -> torch.Tensor:
@@ -55,33 +54,19 @@ def _block(blk: nn.Module, m: torch.Tensor, p: torch.Tensor, store: torch.dtype)
     d, ws = mx.d_inner, mx.window
     shape = window_major_shape(b, h, w, ws, d)
     buf = torch.empty(shape, dtype=mx.scan_dtype, device=m.device)
-    proj = None
-    if mx.scan_dtype == torch.bfloat16:
-        # "bf16-scan": every direction's step-size, B and C projections written by the mixer's
-        # input kernels, which hold the tokens anyway (0.5 GB more at 1024^2 than one direction
-        # at a time: the precisions with float32 tokens, already larger, keep the scan's own
-        # projection kernel)
-        pw = projection_layout(mx.dt_rank, mx.d_state, 4)[2]
-        proj = (
-            mx.x_proj_weight,
-            mx.dt_rank,
-            torch.empty(N_DIRECTIONS, b, 2 * h * w, pw, device=m.device),
-        )
     sides = (
         (m, blk.norm1_ms, mx.in_proj_ms, mx.conv_ms, mx.out_norm_ms, mx.out_proj_ms),
         (p, blk.norm1_pan, mx.in_proj_pan, mx.conv_pan, mx.out_norm_pan, mx.out_proj_pan),
     )
-    for i, (x, norm, proj_w, conv, _, _) in enumerate(sides):
-        mixer_in(
-            x, norm.weight, norm.eps, proj_w.weight, conv.weight, conv.bias, buf, i, store, proj
-        )
+    for i, (x, norm, proj, conv, _, _) in enumerate(sides):
+        mixer_in(x, norm.weight, norm.eps, proj.weight, conv.weight, conv.bias, buf, i, store)
     A, D = mx._scan_params()
     y = mi_scan(
         buf.view(b, 2 * h * w, d), mx.x_proj_weight, mx.dt_proj_weight, mx.dt_bias, A, D,
         h // ws, w // ws, ws,
-        out_dtype=mx.scan_dtype, projections=None if proj is None else proj[2],
+        out_dtype=mx.scan_dtype,
     ).view(shape)  # fmt: skip
-    del buf, proj
+    del buf
     for i, (x, norm, proj, _, onorm, oproj) in enumerate(sides):
         mixer_out_(
             x, norm.weight, norm.eps, proj.weight, y, onorm.weight, onorm.bias, onorm.eps,

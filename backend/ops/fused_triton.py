@@ -228,7 +228,6 @@ def mixer_in(
     buf: torch.Tensor,
     modality: int,
     store: torch.dtype,
-    projections: tuple[torch.Tensor, int, torch.Tensor] | None = None,
 ) -> None:
     """Write one modality's scan input `SiLU(dwconv(W_x LN(x)) + b)` into the window-major buffer.
 
@@ -239,9 +238,6 @@ def mixer_in(
         buf: (B, H/ws, W/ws, 2, ws, ws, D) window-major buffer (float32 or bfloat16).
         modality: 0 MS, 1 PAN.
         store: type of the (B, H*W, D) projection map.
-        projections: (x_proj_weight (K, R + 2N, D), R, out (K, B, L, PW) float32): also write
-            each direction's scan projections of these tokens (as stored in `buf`) into `out`
-            at their window-major rows, laid out as `scan_triton.projection_layout` says.
     """
     _check_store(store)
     b, f, h, w = x.shape
@@ -255,24 +251,10 @@ def mixer_in(
     ds = -(-d // 8) * 8  # row stride of 16-byte multiples: vector loads
     hidden = _pointwise(x, lnw, wx, eps, ds, store)
     grid, block, warps, cb = _launch("mixer_dw", x)
-    cb = min(cb, dp)
-    K, pw, pwp = 1, 1, 1
-    wp = p_out = dwb  # unused without projections
-    if projections is not None:
-        from .scan_triton import pack_projection
-
-        xw, rank, p_out = projections
-        K, pw = p_out.shape[0], p_out.shape[-1]
-        wp = _pack(
-            f"mix_xproj{dp}", (xw,), torch.float32,
-            lambda: pack_projection(xw, rank, dp).permute(1, 0, 2).reshape(dp, -1),
-        )  # fmt: skip
-        pwp = wp.shape[-1] // K
     with _on(x.device):
         _kernels()._mixer_dw_kernel[grid](
-            hidden, dw, dwb, buf, wp, p_out, buf.numel() // d, h, w, h // ws, w // ws,
-            modality, D=d, DS=ds, DP=dp, WS=ws, CB=cb, PROJ=projections is not None, K=K,
-            PW=pw, PWP=pwp, X3=buf.dtype == torch.float32, BLOCK=block, num_warps=warps,
+            hidden, dw, dwb, buf, h, w, h // ws, w // ws, modality,
+            D=d, DS=ds, DP=dp, WS=ws, CB=min(cb, dp), BLOCK=block, num_warps=warps,
         )  # fmt: skip
 
 

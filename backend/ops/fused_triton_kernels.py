@@ -222,9 +222,6 @@ def _mixer_dw_kernel(
     dw_ptr,  # (9, DP) depth-wise weights
     dwb_ptr,  # (DP,) depth-wise bias
     buf_ptr,  # (B, H/WS, W/WS, 2, WS, WS, D) window-major scan input
-    wp_ptr,  # (DP, K*PWP) float32 scan projections of the K directions, transposed (PROJ)
-    p_ptr,  # (K, rows, PW) float32 projections dt_raw | B | C per token and direction (PROJ)
-    rows,
     H,
     W,
     n_wr,
@@ -235,21 +232,13 @@ def _mixer_dw_kernel(
     DP: tl.constexpr,
     WS: tl.constexpr,
     CB: tl.constexpr,
-    PROJ: tl.constexpr,
-    K: tl.constexpr,
-    PW: tl.constexpr,
-    PWP: tl.constexpr,
-    X3: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
     """Scan input `SiLU(dwconv3x3(x) + bias)`, written to its window-major rows, CB channels
-    at a time; with PROJ also every direction's projections of the tokens as stored (the
-    scan's step-size, B and C inputs), so the scan does not read its tokens once more for them."""
+    at a time."""
     b, HW, q, qmask, r, c = _pixels(H, W, BLOCK)
     h_base = h_ptr + b.to(tl.int64) * HW * DS
     row = _window_row(b, r, c, n_wr, n_wc, modality, WS)
-    cols = tl.arange(0, K * PWP)
-    pacc = tl.zeros((BLOCK, K * PWP), dtype=tl.float32)
     for j in tl.static_range((D + CB - 1) // CB):
         acc = _dw_chunk(h_base, dw_ptr, q, r, c, H, W, qmask, DS, DS, j * CB, DP, CB)
         dc = j * CB + tl.arange(0, CB)
@@ -258,17 +247,6 @@ def _mixer_dw_kernel(
         tl.store(
             buf_ptr + row[:, None] * D + dc[None, :], u, mask=qmask[:, None] & (dc < D)[None, :]
         )
-        if PROJ:
-            wt = tl.load(wp_ptr + dc[:, None] * (K * PWP) + cols[None, :])
-            if X3:  # (a constexpr branch: only one side is compiled)
-                pacc += tl.dot(u.to(tl.float32), wt, input_precision="tf32x3")
-            else:
-                pacc += tl.dot(u.to(tl.float32), wt, input_precision="tf32")
-    if PROJ:
-        kk = cols // PWP
-        jj = cols % PWP
-        off = kk.to(tl.int64)[None, :] * rows * PW + row[:, None] * PW + jj[None, :]
-        tl.store(p_ptr + off, pacc, mask=qmask[:, None] & (jj < PW)[None, :])
 
 
 @triton.jit

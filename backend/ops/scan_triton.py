@@ -120,7 +120,6 @@ def mi_scan(
     window: int,
     launch: ScanLaunch | None = None,
     out_dtype: torch.dtype = torch.float32,
-    projections: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Sum over the four MI directions of the S6 scan outputs, in window-major layout.
 
@@ -132,9 +131,6 @@ def mi_scan(
         launch: Kernel launch shape (default `LAUNCH`).
         out_dtype: float32, or bfloat16 to halve the output's traffic (each direction's sum is
             rounded to it; the recurrence stays float32).
-        projections: (K, B, L, PW) float32 step-size, B and C projections of every token and
-            direction, already computed (`fused_triton.mixer_in`), laid out as
-            `projection_layout` says; None: computed here.
 
     Returns:
         (B, L, d) `out_dtype`: `sum_k y_k` at each token's row.
@@ -177,13 +173,15 @@ def mi_scan(
     if out_dtype not in (torch.float32, torch.bfloat16):
         raise ValueError(f"the scan's output is float32 or bfloat16, got {out_dtype}")
     y = torch.empty(b, L, d, dtype=out_dtype, device=dev)
-    dp = max(16, triton_next_pow2(d))
-    if projections is None:
-        w_t = pack_projection(x_proj_weight, R, dp)
-        pwp = w_t.shape[-1]
-        p_k = torch.empty(b, L, pw, dtype=torch.float32, device=dev)
-    elif tuple(projections.shape) != (K, b, L, pw) or projections.dtype != torch.float32:
-        raise ValueError(f"projections must be float32 {(K, b, L, pw)}, got {projections.shape}")
+    # (K, DP, PWP): columns dt_raw | B | C at `projection_layout`, transposed, zero-padded to
+    # powers of two for the projection kernel's dot
+    dp, pwp = max(16, triton_next_pow2(d)), max(16, triton_next_pow2(pw))
+    w_t = torch.zeros(K, dp, pwp, dtype=torch.float32, device=dev)
+    w_x = x_proj_weight.float().transpose(1, 2)  # (K, d, R + 2N)
+    w_t[:, :d, :R] = w_x[..., :R]
+    w_t[:, :d, bo : bo + N] = w_x[..., R : R + N]
+    w_t[:, :d, co : co + N] = w_x[..., R + N :]
+    p_k = torch.empty(b, L, pw, dtype=torch.float32, device=dev)
     proj_block = launch.proj_block
     grid = (n_seg, b * n_db)
     dn = d * N
@@ -191,13 +189,10 @@ def mi_scan(
     cuda = dev.type == "cuda"
     with _on(dev):
         for k in range(K):
-            if projections is None:
-                kern._proj_kernel[(-(-(b * L) // proj_block),)](
-                    u, w_t[k], p_k, b * L, D=d, DP=dp, PW=pw, PWP=pwp,
-                    X3=u.dtype == torch.float32, BLOCK=proj_block, num_warps=launch.proj_warps,
-                )  # fmt: skip
-            else:
-                p_k = projections[k]
+            kern._proj_kernel[(-(-(b * L) // proj_block),)](
+                u, w_t[k], p_k, b * L, D=d, DP=dp, PW=pw, PWP=pwp,
+                X3=u.dtype == torch.float32, BLOCK=proj_block, num_warps=launch.proj_warps,
+            )  # fmt: skip
             common = dict(
                 L=L, n_win=n_win, n_wr=n_wr, n_wc=n_wc, nwr_inv=1.0 / n_wr,
                 seg_blocks=seg_blocks, n_seg=n_seg, K=k, PW=pw, BO=bo, CO=co, D=d, N=N, R=R,
@@ -257,24 +252,6 @@ def norm_gate(
             BLOCK=block, num_warps=4,
         )  # fmt: skip
     return out
-
-
-def pack_projection(x_proj_weight: torch.Tensor, rank: int, dp: int) -> torch.Tensor:
-    """(K, dp, PWP) float32 projection weights for the dot kernels: columns dt_raw | B | C at
-    `projection_layout`, transposed, zero-padded (PWP: the row width's power of two, >= 16).
-
-    Args:
-        x_proj_weight: (K, rank + 2N, d) per-direction projections; dp: padded d (>= d).
-    """
-    K, rows, d = x_proj_weight.shape
-    n = (rows - rank) // 2
-    bo, co, pw = projection_layout(rank, n, 4)
-    w_t = torch.zeros(K, dp, max(16, triton_next_pow2(pw)), device=x_proj_weight.device)
-    w_x = x_proj_weight.detach().float().transpose(1, 2)  # (K, d, R + 2N)
-    w_t[:, :d, :rank] = w_x[..., :rank]
-    w_t[:, :d, bo : bo + n] = w_x[..., rank : rank + n]
-    w_t[:, :d, co : co + n] = w_x[..., rank + n :]
-    return w_t
 
 
 def triton_next_pow2(n: int) -> int:

@@ -118,33 +118,6 @@ def test_mixer_input_matches_pytorch(store: torch.dtype) -> None:
     assert _rel(buf[:, :, :, 1].float(), ref[:, :, :, 1]) < tol
 
 
-@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
-def test_mixer_input_writes_every_directions_projections(dtype: torch.dtype) -> None:
-    """With `projections`, the input kernel also writes dt_raw | B | C of each direction for
-    the tokens as stored, at their rows; what the scan reads instead of projecting itself."""
-    mix, norm = _mixer()
-    b, h, w, d = 2, 8, 12, mix.d_inner
-    R, N = mix.dt_rank, mix.d_state
-    bo, co, pw = scan_triton.projection_layout(R, N, 4)
-    x = torch.randn(b, mix.width, h, w, generator=torch.Generator().manual_seed(8))
-    buf = torch.zeros(window_major_shape(b, h, w, 4, d), dtype=dtype)
-    out = torch.full((4, b, 2 * h * w, pw), 7.0)
-    ft.mixer_in(
-        x, norm.weight, norm.eps, mix.in_proj_ms.weight, mix.conv_ms.weight, mix.conv_ms.bias,
-        buf, 0, torch.bfloat16, (mix.x_proj_weight, R, out),
-    )  # fmt: skip
-    tokens = buf.view(b, -1, d).double()
-    rows = buf.view(b, -1, 2, 16, d)[:, :, 0]  # the MS block of every window: the rows written
-    got = out.view(4, b, -1, 2, 16, pw)[:, :, :, 0]
-    with torch.no_grad():
-        ref = torch.einsum("bwtd,kcd->kbwtc", rows.double(), mix.x_proj_weight.double())
-    assert tokens.abs().max() > 0
-    assert _rel(got[..., :R], ref[..., :R]) < 1e-3  # TF32 dots
-    assert _rel(got[..., bo : bo + N], ref[..., R : R + N]) < 1e-3
-    assert _rel(got[..., co : co + N], ref[..., R + N :]) < 1e-3
-    assert (out.view(4, b, -1, 2, 16, pw)[:, :, :, 1] == 7.0).all()  # the PAN rows untouched
-
-
 def test_mixer_output_matches_pytorch() -> None:
     mix, norm = _mixer()
     b, h, w, d = 2, 8, 12, mix.d_inner

@@ -152,25 +152,6 @@ def test_mi_scan_bfloat16_output() -> None:
         mi_scan(buf.view(b, -1, d), **wt, n_wr=2, n_wc=1, window=4, out_dtype=torch.float16)
 
 
-def test_mi_scan_with_given_projections() -> None:
-    """Projections computed elsewhere (the fused mixer input) give the scan's own result;
-    a wrongly shaped set is refused."""
-    b, d, h, w, n, r = 2, 6, 4, 8, 4, 2
-    src, buf, wt = _problem(b, d, h, w, n, r, seed=4)
-    u = buf.view(b, -1, d)
-    bo, co, pw = scan_triton.projection_layout(r, n, 4)
-    x_dbl = torch.einsum("bld,kcd->kblc", u, wt["x_proj_weight"])
-    proj = torch.zeros(4, b, u.shape[1], pw)
-    proj[..., :r], proj[..., bo : bo + n] = x_dbl[..., :r], x_dbl[..., r : r + n]
-    proj[..., co : co + n] = x_dbl[..., r + n :]
-    launch = ScanLaunch(d_block=4, programs=6)
-    ref = mi_scan(u, **wt, n_wr=1, n_wc=2, window=4, launch=launch)
-    got = mi_scan(u, **wt, n_wr=1, n_wc=2, window=4, launch=launch, projections=proj)
-    assert _rel(got, ref) < 1e-5
-    with pytest.raises(ValueError, match="projections must be"):
-        mi_scan(u, **wt, n_wr=1, n_wc=2, window=4, projections=proj[:3])
-
-
 def test_mi_scan_rejects_inconsistent_shapes() -> None:
     _, buf, wt = _problem(1, 4, 4, 4, 4, 2)
     with pytest.raises(ValueError, match="inconsistent"):
