@@ -129,9 +129,7 @@ def _carry(a_end: torch.Tensor, h_end: torch.Tensor, h0: torch.Tensor, chunk: in
     return torch.cat([h0.unsqueeze(-1), prev], dim=-1)
 
 
-def _chunk_states_(
-    ac: torch.Tensor, bc: torch.Tensor, h0: torch.Tensor, chunk: int
-) -> torch.Tensor:
+def chunk_states_(ac: torch.Tensor, bc: torch.Tensor, h0: torch.Tensor, chunk: int) -> torch.Tensor:
     """In-place `_chunk_states` for inference: overwrites `ac` and `bc`, returns `bc`."""
     T = ac.shape[0]
     for t in range(1, T):
@@ -302,7 +300,7 @@ def scan_block(
     torch.exp2(torch.mul(dt_c, A_c, out=decay), out=decay)
     x = work_tensor("x", shape, u)
     torch.mul(dtu_c, B_c, out=x)
-    h = _chunk_states_(decay, x, h0, chunk)
+    h = chunk_states_(decay, x, h0, chunk)
     del decay
     h_last = h[-1, ..., -1].clone()
     y = h.mul_(C_c).sum(dim=4)

@@ -18,8 +18,9 @@ with `a = exp(delta A)`. Memory is a few stretches of (B, G, dg, N) states, what
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
-from .scan_chunked import LOG2E, linear_scan, scan_block
+from .scan_chunked import LOG2E, chunk_states_, linear_scan, scan_block
 
 
 class ChunkedScan(torch.autograd.Function):
@@ -72,28 +73,93 @@ class ChunkedScan(torch.autograd.Function):
         for i in reversed(range(len(states))):
             s = i * block
             e = min(L, s + block)
-            # (B, G, dg, N, Lb): tokens last, the axis the linear scans run along
-            dt_b = dt[:, :, s:e].transpose(2, 3).unsqueeze(3)
-            dtu = dt_b * u[:, :, s:e].transpose(2, 3).unsqueeze(3)
-            B_b = B[:, :, s:e].transpose(2, 3).unsqueeze(2)
-            C_b = C[:, :, s:e].transpose(2, 3).unsqueeze(2)
-            gy_b = gy[:, :, s:e].transpose(2, 3).unsqueeze(3)
-            a = torch.exp2(dt_b * a2)
-            h = linear_scan(a, dtu * B_b, states[i], T)
-            gC[:, :, s:e] = (gy_b * h).sum(dim=2).transpose(2, 3)
-            # lambda_t = C_t gy_t + a_{t+1} lambda_{t+1}: a forward scan on the reversed stretch
-            a_next = torch.cat([a[..., 1:], torch.ones_like(a[..., :1])], dim=-1)
-            lam = linear_scan(a_next.flip(-1), (gy_b * C_b).flip(-1), mu, T).flip(-1)
-            mu = a[..., 0] * lam[..., 0]
-            h_prev = torch.cat([states[i].unsqueeze(-1), h[..., :-1]], dim=-1)
-            del h
-            ga = lam * h_prev * a  # dLoss/da * a: (B, G, dg, N, Lb)
-            del h_prev, a
-            gA += (ga * dt_b).sum(dim=(0, 4))
-            lam_b = (lam * B_b).sum(dim=3)  # (B, G, dg, Lb)
-            gdt[:, :, s:e] = (
-                (ga * A.unsqueeze(-1)).sum(dim=3) + lam_b * u[:, :, s:e].transpose(2, 3)
-            ).transpose(2, 3)
-            gu[:, :, s:e] = (lam_b * dt_b.squeeze(3)).transpose(2, 3)
-            gB[:, :, s:e] = (lam * dtu).sum(dim=2).transpose(2, 3)
+            grads, mu = _stretch_backward(
+                u[:, :, s:e], dt[:, :, s:e], A, a2, B[:, :, s:e], C[:, :, s:e],
+                gy[:, :, s:e], states[i], mu, T,
+            )  # fmt: skip
+            gu[:, :, s:e], gdt[:, :, s:e], gB[:, :, s:e], gC[:, :, s:e], ga = grads
+            gA += ga
         return gu, gdt, gA, gB, gC, mu, None, None
+
+
+def _chunked(t: torch.Tensor, T: int, nc: int) -> torch.Tensor:
+    """(B, G, Lb, c) token-major -> (T, B, G, c, nc) chunk layout, zero-padded to nc * T."""
+    nb, G, Lb, c = t.shape
+    if nc * T > Lb:
+        t = F.pad(t, (0, 0, 0, nc * T - Lb))
+    return t.reshape(nb, G, nc, T, c).permute(3, 0, 1, 4, 2).contiguous()
+
+
+def _unchunked(t: torch.Tensor, Lb: int) -> torch.Tensor:
+    """(T, B, G, c, nc) chunk layout -> (B, G, Lb, c)."""
+    T, nb, G, c, nc = t.shape
+    return t.permute(1, 2, 4, 0, 3).reshape(nb, G, nc * T, c)[:, :, :Lb]
+
+
+def _stretch_backward(
+    u: torch.Tensor,
+    dt: torch.Tensor,
+    A: torch.Tensor,
+    a2: torch.Tensor,
+    B: torch.Tensor,
+    C: torch.Tensor,
+    gy: torch.Tensor,
+    h_in: torch.Tensor,
+    mu: torch.Tensor,
+    chunk: int,
+) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
+    """Gradients of one stretch, in the chunk layout (T, B, G, dg, N, nc) of `scan_block`.
+
+    Args:
+        u, dt, gy: (B, G, Lb, dg); A: (G, dg, N), a2 = A log2(e) as (G, dg, N, 1);
+        B, C: (B, G, Lb, N); h_in: (B, G, dg, N) state entering the stretch;
+        mu: (B, G, dg, N) dLoss/dh_last of the stretch from the tokens after it.
+
+    Returns:
+        (g_u, g_dt, g_B, g_C, g_A of this stretch) and mu for the stretch before.
+    """
+    Lb = u.shape[2]
+    T = max(1, min(chunk, Lb))
+    nc = -(-Lb // T)
+    # padded tokens: step 0, so decay 1 and no input: states and adjoints pass unchanged
+    dt_c = _chunked(dt, T, nc).unsqueeze(-2)  # (T, B, G, dg, 1, nc)
+    u_c = _chunked(u, T, nc).unsqueeze(-2)
+    gy_c = _chunked(gy, T, nc).unsqueeze(-2)
+    B_c = _chunked(B, T, nc).unsqueeze(3)  # (T, B, G, 1, N, nc)
+    C_c = _chunked(C, T, nc).unsqueeze(3)
+    a = torch.exp2(dt_c * a2)  # (T, B, G, dg, N, nc)
+    dtu = dt_c * u_c
+    h = chunk_states_(a.clone(), dtu * B_c, h_in, chunk)  # the states h_t
+    # adjoint lam_t = C_t gy_t + a_{t+1} lam_{t+1}, backwards inside each chunk from zero, with
+    # `rest` = the product of the chunk's decays after t
+    lam = gy_c * C_c
+    rest = torch.empty_like(a)
+    rest[T - 1] = 1.0
+    for t in range(T - 2, -1, -1):
+        torch.mul(rest[t + 1], a[t + 1], out=rest[t])
+        lam[t].addcmul_(a[t + 1], lam[t + 1])
+    # what enters each chunk from the next: m_c = a_first(c+1) lam_first(c+1), mu at the end
+    if nc > 1:
+        first = a[0, ..., 1:]
+        m = linear_scan(
+            (first * rest[0, ..., 1:]).flip(-1), (first * lam[0, ..., 1:]).flip(-1), mu, chunk
+        ).flip(-1)
+        m = torch.cat([m, mu.unsqueeze(-1)], dim=-1)
+    else:
+        m = mu.unsqueeze(-1)
+    lam.addcmul_(rest, m.unsqueeze(0))
+    del rest, m
+    mu_before = a[0, ..., 0] * lam[0, ..., 0]
+    # dLoss/da * a = lam_t h_{t-1} a_t, in place of a
+    ga = a.mul_(lam)
+    ga[1:].mul_(h[:-1])
+    ga[0, ..., 1:].mul_(h[T - 1, ..., :-1])
+    ga[0, ..., 0].mul_(h_in)
+    g_A = (ga * dt_c).sum(dim=(0, 1, 5))
+    lam_b = (lam * B_c).sum(dim=4)  # (T, B, G, dg, nc)
+    g_dt = (ga * A.unsqueeze(-1)).sum(dim=4) + lam_b * u_c.squeeze(-2)
+    g_u = lam_b * dt_c.squeeze(-2)
+    g_B = (lam * dtu).sum(dim=3)  # (T, B, G, N, nc)
+    g_C = (gy_c * h).sum(dim=3)
+    grads = tuple(_unchunked(g, Lb) for g in (g_u, g_dt, g_B, g_C))
+    return (*grads, g_A), mu_before
