@@ -713,9 +713,11 @@ def scene(net, dev, card: str, quick: bool, runs: list[tuple], gdal_ok: bool = T
                 },
             )
             outs[(precision, tile, batch, devices)] = out_path
-        keys = list(outs)
-        if len(keys) > 1 and keys[0][0] == "fp32":
-            ref = _read_out(outs[keys[0]], use_gdal)
+        # every run against the first fp32 run, whatever the order of the runs
+        ref_key = next((k for k in outs if k[0] == "fp32"), None)
+        keys = [ref_key] + [k for k in outs if k != ref_key] if ref_key else []
+        if len(keys) > 1:
+            ref = _read_out(outs[ref_key], use_gdal)
             for k in keys[1:]:
                 err = rel_l2(_read_out(outs[k], use_gdal), ref)
                 row(
