@@ -12,7 +12,9 @@ from which every input gradient is a sum of products (`delta` is the step size a
     g_u = delta * sum_n lambda B,   g_B = sum_d lambda delta u,   g_C = sum_d gy h,
     g_delta = sum_n (lambda h_{t-1} a A) + u sum_n lambda B,   g_A = sum_t lambda h_{t-1} a delta,
 
-with `a = exp(delta A)`. Memory is a few stretches of (B, G, dg, N) states, whatever L is.
+with `a = exp(delta A)`. Memory beyond the inputs: one (B, G, dg, N) state per stretch and a few
+work tensors of one stretch (`scan_chunked.DEFAULT_BLOCK_ELEMENTS` each), whatever L is. The
+backward pass works in the chunk layout of `scan_block`, with in-place recurrences.
 """
 
 from __future__ import annotations
