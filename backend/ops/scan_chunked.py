@@ -130,7 +130,7 @@ def _carry(a_end: torch.Tensor, h_end: torch.Tensor, h0: torch.Tensor, chunk: in
 
 
 def chunk_states_(ac: torch.Tensor, bc: torch.Tensor, h0: torch.Tensor, chunk: int) -> torch.Tensor:
-    """In-place `_chunk_states` for inference: overwrites `ac` and `bc`, returns `bc`."""
+    """In-place `_chunk_states` (no autograd): overwrites `ac` and `bc`, returns `bc`."""
     T = ac.shape[0]
     for t in range(1, T):
         bc[t].addcmul_(ac[t], bc[t - 1])  # local state, from a zero state at the chunk start
@@ -242,17 +242,37 @@ def selective_scan_grouped(
 
         y, h_last = ChunkedScan.apply(u, dt, A, B, C, h0, T, blk)
     else:
-        ys, h_last = [], h0
-        for s in range(0, L, blk):
-            e = min(L, s + blk)
-            y_b, h_last = scan_block(
-                u[:, :, s:e], dt[:, :, s:e], A, B[:, :, s:e], C[:, :, s:e], h_last, T
-            )
-            ys.append(y_b)
-        y = ys[0] if len(ys) == 1 else torch.cat(ys, dim=2) if ys else torch.zeros_like(u)
+        y, h_last, _ = scan_stretches(u, dt, A, B, C, h0, T, blk)
     if D is not None:
         y = y + D.to(f32)[:, None, :] * u
     return y, h_last
+
+
+def scan_stretches(
+    u: torch.Tensor,
+    dt: torch.Tensor,
+    A: torch.Tensor,
+    B: torch.Tensor,
+    C: torch.Tensor,
+    h0: torch.Tensor,
+    chunk: int,
+    block: int,
+) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
+    """`scan_block` over L in stretches of `block` tokens, the state carried between them.
+
+    Returns:
+        y (B, G, L, dg) without the skip term, the state after the last token (B, G, dg, N),
+        and the state entering each stretch (what the backward pass recomputes from).
+    """
+    L = u.shape[2]
+    ys, states, h = [], [], h0
+    for s in range(0, L, block):
+        e = min(L, s + block)
+        states.append(h)
+        y_b, h = scan_block(u[:, :, s:e], dt[:, :, s:e], A, B[:, :, s:e], C[:, :, s:e], h, chunk)
+        ys.append(y_b)
+    y = ys[0] if len(ys) == 1 else torch.cat(ys, dim=2) if ys else torch.zeros_like(u)
+    return y, h, states
 
 
 def scan_block(

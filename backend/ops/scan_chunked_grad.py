@@ -14,7 +14,7 @@ from which every input gradient is a sum of products (`delta` is the step size a
 
 with `a = exp(delta A)`. Memory beyond the inputs: one (B, G, dg, N) state per stretch and a few
 work tensors of one stretch (`scan_chunked.DEFAULT_BLOCK_ELEMENTS` each), whatever L is. The
-backward pass works in the chunk layout of `scan_block`, with in-place recurrences.
+backward pass works in the chunk layout of `scan_chunked.scan_block`, with in-place recurrences.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .scan_chunked import LOG2E, chunk_states_, linear_scan, scan_block
+from .scan_chunked import LOG2E, chunk_states_, linear_scan, scan_stretches
 
 
 class ChunkedScan(torch.autograd.Function):
@@ -44,16 +44,7 @@ class ChunkedScan(torch.autograd.Function):
         h0: (B, G, dg, N); chunk: tokens per chunk; block: tokens per stretch.
 
         Returns y (B, G, L, dg) and the state after the last token (B, G, dg, N)."""
-        L = u.shape[2]
-        states, ys, h = [], [], h0
-        for s in range(0, L, block):
-            e = min(L, s + block)
-            states.append(h)
-            y_b, h = scan_block(
-                u[:, :, s:e], dt[:, :, s:e], A, B[:, :, s:e], C[:, :, s:e], h, chunk
-            )
-            ys.append(y_b)
-        y = ys[0] if len(ys) == 1 else torch.cat(ys, dim=2)
+        y, h, states = scan_stretches(u, dt, A, B, C, h0, chunk, block)
         ctx.save_for_backward(u, dt, A, B, C, *states)
         ctx.chunk, ctx.block = chunk, block
         return y, h
@@ -110,7 +101,8 @@ def _stretch_backward(
     mu: torch.Tensor,
     chunk: int,
 ) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
-    """Gradients of one stretch, in the chunk layout (T, B, G, dg, N, nc) of `scan_block`.
+    """Gradients of one stretch, in the chunk layout (T, B, G, dg, N, nc) of the forward pass
+    (`scan_chunked.scan_block`).
 
     Args:
         u, dt, gy: (B, G, Lb, dg); A: (G, dg, N), a2 = A log2(e) as (G, dg, N, 1);
