@@ -227,16 +227,6 @@ def _check_bands(model_bands: int, ms_bands: int, what: str) -> None:
         )
 
 
-def _predict(fm: FusionModel, pan: np.ndarray, ms: np.ndarray, ratio: int) -> np.ndarray:
-    """Run the network on a batch: pan `(B, 1, H, W)`, ms `(B, C, H/r, W/r)` -> `(B, C, H, W)`."""
-    import torch
-
-    with torch.inference_mode():
-        p = torch.from_numpy(pan).to(fm.device)
-        m = torch.from_numpy(ms).to(fm.device)
-        return tile_forward(fm, ratio)(p, m).float().cpu().numpy()
-
-
 def tile_forward(
     fm: FusionModel, ratio: int
 ) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
@@ -244,7 +234,15 @@ def tile_forward(
     on CUDA, batches of the primed tile shape replay one captured graph of it."""
     from .cuda_graph import run_graphed
 
-    return lambda p, m: run_graphed(fm.net, lambda a, b: _forward(fm.net, a, b, ratio), p, m)
+    eager = _net_forward(fm, ratio)
+    return lambda p, m: run_graphed(fm.net, eager, p, m)
+
+
+def _net_forward(
+    fm: FusionModel, ratio: int
+) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """The eager `forward(pan, ms)` of the network (what a CUDA graph captures)."""
+    return lambda p, m: _forward(fm.net, p, m, ratio)
 
 
 def prime_tile_graph(fm: FusionModel, batch: int, height: int, width: int, ratio: int) -> bool:
@@ -260,7 +258,7 @@ def prime_tile_graph(fm: FusionModel, batch: int, height: int, width: int, ratio
         p = torch.zeros(batch, 1, height, width, device=fm.device)
         m = torch.zeros(batch, fm.ms_bands, height // ratio, width // ratio, device=fm.device)
         try:
-            return cuda_graph.prime_graph(fm.net, lambda a, b: _forward(fm.net, a, b, ratio), p, m)
+            return cuda_graph.prime_graph(fm.net, _net_forward(fm, ratio), p, m)
         except RuntimeError as exc:  # a capture the driver refuses: run eagerly
             log.warning("CUDA graph capture failed (%s): running without graphs", exc)
             return False
@@ -303,6 +301,9 @@ def run_fusion(
 
     if uses_threads(fm):  # GPUs: reading and blending overlap the network, one worker a device
         return run_fusion_threaded(source, grid, fm, stats, sink, batch=batch, progress=progress)
+    from .tile_stream import TileStream  # (imports torch)
+
+    stream = TileStream(fm.device, tile_forward(fm, source.ratio))
     acc = BlendAccumulator(grid, source.bands)
     windows = list(grid.windows())
     done = ran = 0
@@ -311,7 +312,7 @@ def run_fusion(
         prepared = prepare_batch(source, group, stats)
         preds: list[np.ndarray] = []
         if prepared.pan is not None:
-            preds = list(_predict(fm, prepared.pan, prepared.ms, source.ratio))
+            preds = list(stream.fetch(stream.submit(prepared.pan, prepared.ms)))
             ran += len(preds)
         finish_batch(source, grid, acc, stats, prepared, preds, sink)
         done += len(group)

@@ -5,7 +5,7 @@ the result comes back to pinned host memory on a stream of their own, each order
 network's kernels by events, so a caller that submits the next batch before it `fetch`es the
 last one keeps the GPU busy while it copies, converts and hands results over (before, every
 tile's result was copied back synchronously and the next tile's inputs were only sent after it).
-On a CPU, `submit` runs the batch to the end.
+Elsewhere (a CPU), `submit` runs the batch to the end.
 """
 
 from __future__ import annotations
@@ -43,8 +43,9 @@ class TileStream:
         """Start one batch: pan (B, 1, H, W), ms (B, C, H/r, W/r) float32."""
         if self.h2d is None or self.d2h is None:
             with torch.inference_mode():
-                out = self.forward(torch.from_numpy(pan), torch.from_numpy(ms))
-                return Ticket(out.float(), None)
+                p = torch.from_numpy(pan).to(self.device)
+                m = torch.from_numpy(ms).to(self.device)
+                return Ticket(self.forward(p, m).float().cpu(), None)
         dev = self.device
         with torch.cuda.device(dev), torch.inference_mode():
             compute = torch.cuda.current_stream(dev)

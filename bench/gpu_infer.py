@@ -549,14 +549,16 @@ def warm_up(fm, th: int, tw: int, bands: int, batch: int) -> float:
     """Run every replica once on a zero batch of the grid's tile shape, so the timed run does
     not include compiling the kernels for that shape (Triton specialises on sizes); returns the
     seconds it took."""
-    from backend.fuse import _predict
+    from backend.fuse import tile_forward
     from backend.multi_device import MultiDeviceModel
+    from backend.tile_stream import TileStream
 
     t = time.perf_counter()
     pan = np.zeros((batch, 1, th, tw), np.float32)
     ms = np.zeros((batch, bands, th // 4, tw // 4), np.float32)
     for replica in fm.replicas if isinstance(fm, MultiDeviceModel) else [fm]:
-        _predict(replica, pan, ms, 4)
+        stream = TileStream(replica.device, tile_forward(replica, 4))
+        stream.fetch(stream.submit(pan, ms))
     return time.perf_counter() - t
 
 
