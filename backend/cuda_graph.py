@@ -16,8 +16,9 @@ its threads start. Each network keeps at most one graph. Replays give the same n
 eager forward (the same kernels on the same inputs).
 
 Graphs are opt-in: `MMMAMBA_CUDA_GRAPHS=1` in the environment (or `ENABLED = True`) turns them
-on. Measured so far (H200): a 1024^2 tile 70.4 ms replayed against 71.1 ms eager (bf16-scan);
-the tiled engine with graphs is not measured yet.
+on. Measured (H200, bf16-scan): a 1024^2 tile 70.4 ms replayed against 71.1 ms eager; an 8192^2
+scene through the tiled engine 12.69 Mpx/s with graphs against 12.56-12.80 without (the engine
+already launches the next tile before it fetches the last one, `backend.tile_stream`).
 """
 
 from __future__ import annotations

@@ -22,13 +22,19 @@ LOG2E = 1.0 / math.log(2.0)
 
 @dataclass(frozen=True)
 class ScanLaunch:
-    """Launch shape of the Triton scan: channels per program, warps per program, how many
-    programs the segment length is chosen to reach, the software-pipeline depth of the block
-    loop (1: none) in the state pass and in the output pass, how many blocks ahead each
-    program prefetches its rows into L2 (0: none; CUDA only), and how many of a token's N
-    decays each pass computes on the FMA pipe instead of the special-function unit, and the
-    tokens per program and warps of the projection kernel, and the state lanes per program of
-    the kernel chaining the segments (measured: bench/scan_triton.py)."""
+    """Launch shape of the Triton scan (measured: bench/scan_triton.py).
+
+    Attributes:
+        d_block, num_warps: channels and warps per program.
+        programs: how many programs the segment length is chosen to reach.
+        stages, out_stages: software-pipeline depth of the block loop (1: none) in the state
+            and output passes.
+        prefetch: blocks ahead each program prefetches its rows into L2 (0: none; CUDA only).
+        poly, out_poly: how many of a token's N decays each pass computes on the FMA pipe
+            instead of the special-function unit.
+        proj_block, proj_warps: tokens per program and warps of the projection kernel.
+        carry_block: state lanes per program of the kernel chaining the segments.
+    """
 
     d_block: int = 32
     num_warps: int = 1
