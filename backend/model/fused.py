@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from ..ops.fused_triton import conv2d, ffn_residual_, mixer_in, mixer_out_
-from ..ops.scan_triton import mi_scan, window_major_shape
+from ..ops.scan_triton import mi_scan, window_major_buffer, window_major_shape
 from .layers import (
     ChannelAttentionBlock,
     Encoder,
@@ -53,7 +53,7 @@ def _block(blk: nn.Module, m: torch.Tensor, p: torch.Tensor, store: torch.dtype)
     b, _, h, w = m.shape
     d, ws = mx.d_inner, mx.window
     shape = window_major_shape(b, h, w, ws, d)
-    buf = torch.empty(shape, dtype=mx.scan_dtype, device=m.device)
+    buf = window_major_buffer(b, h, w, ws, d, mx.scan_dtype, m.device)
     sides = (
         (m, blk.norm1_ms, mx.in_proj_ms, mx.conv_ms, mx.out_norm_ms, mx.out_proj_ms),
         (p, blk.norm1_pan, mx.in_proj_pan, mx.conv_pan, mx.out_norm_pan, mx.out_proj_pan),

@@ -13,7 +13,13 @@ from ..device import scan_engine
 from ..ops.scan_chunked import reuse_workspace, selective_scan_grouped, work_tensor
 from ..ops.scan_native import native_scan_grouped
 from ..ops.scan_state import fill_state_prefix, prefix_len
-from ..ops.scan_triton import mi_scan, norm_gate, to_window_major, window_major_shape
+from ..ops.scan_triton import (
+    mi_scan,
+    norm_gate,
+    to_window_major,
+    window_major_buffer,
+    window_major_shape,
+)
 from ..ops.selective_scan import selective_scan, selective_scan_from_zero
 from .layers import apply_in_strips, layer_norm_channels, strip_rows
 from .mi_scan import N_DIRECTIONS, build_sequences, mi_order, mi_orders, undo_sequences
@@ -456,7 +462,7 @@ class MIMixer(nn.Module):
         d, ws, dev = self.d_inner, self.window, m.device
         shape = window_major_shape(b, h, w, ws, d)
         rows = max(ws, strip_rows(w, dev.type) // ws * ws)
-        buf = torch.empty(shape, dtype=self.scan_dtype, device=dev)
+        buf = window_major_buffer(b, h, w, ws, d, self.scan_dtype, dev)
         inputs = (
             (m, norm_m, self.in_proj_ms, self.conv_ms),
             (p, norm_p, self.in_proj_pan, self.conv_pan),

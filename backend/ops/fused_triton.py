@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .scan_triton import _on
+from .scan_triton import _on, token_rows
 
 ACTIVATIONS = {"none": 0, "leaky": 1, "relu": 2}
 
@@ -235,7 +235,8 @@ def mixer_in(
         x: (B, F, H, W) float32 contiguous block input.
         ln_weight: (F,) bias-free LayerNorm weight; eps its epsilon.
         w_proj: (2D, F) input projection (its first D rows make x); w_dw: (D, 1, 3, 3); b_dw: (D,).
-        buf: (B, H/ws, W/ws, 2, ws, ws, D) window-major buffer (float32 or bfloat16).
+        buf: (B, H/ws, W/ws, 2, ws, ws, D) window-major buffer (float32 or bfloat16), rows
+            packed (`scan_triton.token_rows`; `window_major_buffer` pads them to whole vectors).
         modality: 0 MS, 1 PAN.
         store: type of the (B, H*W, D) projection map.
     """
@@ -254,7 +255,8 @@ def mixer_in(
     with _on(x.device):
         _kernels()._mixer_dw_kernel[grid](
             hidden, dw, dwb, buf, h, w, h // ws, w // ws, modality,
-            D=d, DS=ds, DP=dp, WS=ws, CB=min(cb, dp), BLOCK=block, num_warps=warps,
+            D=d, DS=ds, BS=token_rows(buf), DP=dp, WS=ws, CB=min(cb, dp), BLOCK=block,
+            num_warps=warps,
         )  # fmt: skip
 
 
@@ -276,7 +278,8 @@ def mixer_out_(
         x: (B, F, H, W) float32 contiguous block input, updated in place.
         ln_weight: (F,) the mixer's bias-free input norm; eps_in its epsilon.
         w_proj: (2D, F) input projection (its last D rows make the gate z).
-        y: (B, H/ws, W/ws, 2, ws, ws, D) float32 or bfloat16 scan output, window-major.
+        y: (B, H/ws, W/ws, 2, ws, ws, D) float32 or bfloat16 scan output, window-major, rows
+            packed (`scan_triton.token_rows`).
         n_weight, n_bias: (D,) output LayerNorm; eps_out its epsilon.
         w_out: (F, D) output projection.
         modality: 0 MS, 1 PAN.
@@ -295,5 +298,6 @@ def mixer_out_(
     with _on(x.device):
         _kernels()._mixer_out_kernel[grid](
             x, lnw, wz, y, nw, nb, wo, h, w, h // ws, w // ws, modality, eps_in, eps_out,
-            F=f, FP=fp, D=d, DC=dc, CB=cb, WS=ws, BLOCK=block, num_warps=warps,
+            F=f, FP=fp, D=d, YS=token_rows(y), DC=dc, CB=cb, WS=ws, BLOCK=block,
+            num_warps=warps,
         )  # fmt: skip

@@ -221,7 +221,7 @@ def _mixer_dw_kernel(
     h_ptr,  # (B, H*W, DS) channels-last projection x of one modality, zero beyond D
     dw_ptr,  # (9, DP) depth-wise weights
     dwb_ptr,  # (DP,) depth-wise bias
-    buf_ptr,  # (B, H/WS, W/WS, 2, WS, WS, D) window-major scan input
+    buf_ptr,  # (B, H/WS, W/WS, 2, WS, WS, D) window-major scan input, rows BS apart
     H,
     W,
     n_wr,
@@ -229,13 +229,14 @@ def _mixer_dw_kernel(
     modality,
     D: tl.constexpr,
     DS: tl.constexpr,
+    BS: tl.constexpr,
     DP: tl.constexpr,
     WS: tl.constexpr,
     CB: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
     """Scan input `SiLU(dwconv3x3(x) + bias)`, written to its window-major rows, CB channels
-    at a time."""
+    at a time (whole rows: a row's padding gets zeros)."""
     b, HW, q, qmask, r, c = _pixels(H, W, BLOCK)
     h_base = h_ptr + b.to(tl.int64) * HW * DS
     row = _window_row(b, r, c, n_wr, n_wc, modality, WS)
@@ -243,10 +244,20 @@ def _mixer_dw_kernel(
         acc = _dw_chunk(h_base, dw_ptr, q, r, c, H, W, qmask, DS, DS, j * CB, DP, CB)
         dc = j * CB + tl.arange(0, CB)
         acc += tl.load(dwb_ptr + dc)[None, :]
-        u = (acc * tl.sigmoid(acc)).to(buf_ptr.dtype.element_ty)
+        u = tl.where((dc < D)[None, :], acc * tl.sigmoid(acc), 0.0).to(buf_ptr.dtype.element_ty)
         tl.store(
-            buf_ptr + row[:, None] * D + dc[None, :], u, mask=qmask[:, None] & (dc < D)[None, :]
+            buf_ptr + row[:, None] * BS + dc[None, :], u, mask=qmask[:, None] & (dc < BS)[None, :]
         )
+
+
+@triton.jit
+def _y_chunk(y_row, qmask, dc, D: tl.constexpr, YS: tl.constexpr):
+    """Channels `dc` of the scan output rows `y_row` (BLOCK, 1) of the pixels in `qmask` as
+    float32, 0 beyond D: loaded with the row padding (whole vectors), which is then replaced by
+    zeros."""
+    yv = tl.load(y_row + dc[None, :], mask=qmask[:, None] & (dc < YS)[None, :], other=0.0)
+    yv = yv.to(tl.float32)
+    return tl.where((dc < D)[None, :], yv, 0.0)
 
 
 @triton.jit
@@ -254,7 +265,7 @@ def _mixer_out_kernel(
     x_ptr,  # (B, F, H, W) block input of one modality, updated in place
     lnw_ptr,  # (FP,) bias-free LayerNorm weight (the mixer's input norm)
     wz_ptr,  # (FP, DC) gate part of the input projection, transposed
-    y_ptr,  # (B, H/WS, W/WS, 2, WS, WS, D) float32 or bfloat16 scan output
+    y_ptr,  # (B, H/WS, W/WS, 2, WS, WS, D) float32 or bfloat16 scan output, rows YS apart
     nw_ptr,  # (DC,) output LayerNorm weight
     nb_ptr,  # (DC,) output LayerNorm bias
     wo_ptr,  # (DC, FP) output projection, transposed
@@ -268,6 +279,7 @@ def _mixer_out_kernel(
     F: tl.constexpr,
     FP: tl.constexpr,
     D: tl.constexpr,
+    YS: tl.constexpr,
     DC: tl.constexpr,
     CB: tl.constexpr,
     WS: tl.constexpr,
@@ -282,25 +294,24 @@ def _mixer_out_kernel(
     x_base = x_ptr + b.to(tl.int64) * F * HW
     xc, ok = _tap(x_base, q, r, c, H, W, HW, ch, cmask, qmask, 0, 0)
     xn = _bias_free_ln(xc, tl.load(lnw_ptr + ch), cmask, F, eps_in)
-    y_row = y_ptr + _window_row(b, r, c, n_wr, n_wc, modality, WS)[:, None] * D
+    y_row = y_ptr + _window_row(b, r, c, n_wr, n_wc, modality, WS)[:, None] * YS
     total = tl.zeros((BLOCK,), dtype=tl.float32)
     for j in range(DC // CB):
         dc = j * CB + tl.arange(0, CB)
-        yv = tl.load(y_row + dc[None, :], mask=(dc < D)[None, :], other=0.0).to(tl.float32)
+        yv = _y_chunk(y_row, qmask, dc, D, YS)
         total += tl.sum(yv, axis=1)
     mean = total / D
     total = tl.zeros((BLOCK,), dtype=tl.float32)
     for j in range(DC // CB):
         dc = j * CB + tl.arange(0, CB)
-        dm = (dc < D)[None, :]
-        yv = tl.load(y_row + dc[None, :], mask=dm, other=0.0).to(tl.float32)
-        cen = tl.where(dm, yv - mean[:, None], 0.0)
+        yv = _y_chunk(y_row, qmask, dc, D, YS)
+        cen = tl.where((dc < D)[None, :], yv - mean[:, None], 0.0)
         total += tl.sum(cen * cen, axis=1)
     rstd = tl.rsqrt(total / D + eps_out)
     out = xc
     for j in range(DC // CB):
         dc = j * CB + tl.arange(0, CB)
-        yv = tl.load(y_row + dc[None, :], mask=(dc < D)[None, :], other=0.0).to(tl.float32)
+        yv = _y_chunk(y_row, qmask, dc, D, YS)
         yn = (yv - mean[:, None]) * rstd[:, None] * tl.load(nw_ptr + dc)[None, :]
         z = _mm(xn, tl.load(wz_ptr + ch[:, None] * DC + dc[None, :]))
         g = (yn + tl.load(nb_ptr + dc)[None, :]) * (z * tl.sigmoid(z))

@@ -63,6 +63,49 @@ def window_major_shape(b: int, h: int, w: int, window: int, d: int) -> tuple[int
     return (b, h // window, w // window, 2, window, window, d)
 
 
+ROW_ALIGN = 8
+
+
+def row_stride(d: int) -> int:
+    """Elements from one token's row to the next in the window-major buffers the engine
+    allocates: d rounded up to `ROW_ALIGN` (16-byte rows in bfloat16), so that the kernels
+    move whole rows as vectors (85 channels: 88)."""
+    return -(-d // ROW_ALIGN) * ROW_ALIGN
+
+
+def window_major_buffer(
+    b: int, h: int, w: int, window: int, d: int, dtype: torch.dtype, device: torch.device
+) -> torch.Tensor:
+    """Uninitialised (B, H/ws, W/ws, 2, ws, ws, d) buffer whose token rows are `row_stride(d)`
+    elements apart: a view of a padded allocation (the padding is never read as data)."""
+    full = torch.empty(
+        window_major_shape(b, h, w, window, row_stride(d)), dtype=dtype, device=device
+    )
+    return full[..., :d]
+
+
+def token_rows(t: torch.Tensor) -> int:
+    """Row stride of a token tensor (..., d): every dimension but the last packs whole rows
+    of that stride, channels are contiguous, and the storage covers the last row's padding.
+
+    Raises:
+        ValueError: `t` is not laid out that way (the kernels index rows as `row * stride`).
+    """
+    rs = t.stride(-1) == 1 and t.dim() >= 2 and t.stride(-2)
+    expect = rs
+    ok = bool(rs) and rs >= t.shape[-1]
+    for size, stride in zip(reversed(t.shape[:-1]), reversed(t.stride()[:-1]), strict=True):
+        ok = ok and (size == 1 or stride == expect)
+        expect *= size
+    end = (t.storage_offset() + t[..., 0].numel() * rs) * t.element_size() if ok else 0
+    if not ok or end > t.untyped_storage().nbytes():
+        raise ValueError(
+            f"token tensor {tuple(t.shape)} with strides {t.stride()}: rows must be packed, "
+            "channels contiguous"
+        )
+    return int(rs)
+
+
 def window_view(buf: torch.Tensor, modality: int) -> torch.Tensor:
     """(B, D, H, W) view of one modality (0 MS, 1 PAN) of a (B, H/ws, W/ws, 2, ws, ws, D) buffer.
 
@@ -130,7 +173,8 @@ def mi_scan(
     """Sum over the four MI directions of the S6 scan outputs, in window-major layout.
 
     Args:
-        u: (B, L, d) window-major tokens (float32 or bfloat16), L = 2 * n_wr * n_wc * window^2.
+        u: (B, L, d) window-major tokens (float32 or bfloat16), L = 2 * n_wr * n_wc * window^2,
+            rows packed (`token_rows`: e.g. from `window_major_buffer`) or copied to be.
         x_proj_weight: (4, R + 2N, d) per-direction x projections (rows dt_raw, B, C).
         dt_proj_weight: (4, d, R); dt_bias: (4*d,); A: (4*d, N) negative; D: (4*d,).
         n_wr, n_wc: Windows per column and per row; window: window side.
@@ -139,7 +183,8 @@ def mi_scan(
             rounded to it; the recurrence stays float32).
 
     Returns:
-        (B, L, d) `out_dtype`: `sum_k y_k` at each token's row.
+        (B, L, d) `out_dtype`: `sum_k y_k` at each token's row; a view whose rows are
+        `row_stride(d)` apart.
     """
     from . import scan_triton_kernels as kern
 
@@ -152,7 +197,11 @@ def mi_scan(
         raise ValueError(f"inconsistent scan shapes: u {tuple(u.shape)}, x_proj {rows} rows")
     if n_win >= 2**24:
         raise ValueError(f"{n_win} windows: tiles of at most 2^24 windows (16384^2 pixels)")
-    u = u.contiguous()
+    try:
+        us = token_rows(u)
+    except ValueError:
+        u = u.contiguous()
+        us = d
     dev = u.device
     K = x_proj_weight.shape[0]
     # channel-contiguous (K, N, d) and (K, R, d): each thread of the kernel holds one channel
@@ -178,7 +227,8 @@ def mi_scan(
     hin = torch.empty_like(hout)
     if out_dtype not in (torch.float32, torch.bfloat16):
         raise ValueError(f"the scan's output is float32 or bfloat16, got {out_dtype}")
-    y = torch.empty(b, L, d, dtype=out_dtype, device=dev)
+    ys = row_stride(d)
+    y = torch.empty(b, L, ys, dtype=out_dtype, device=dev)[..., :d]
     # (K, DP, PWP): columns dt_raw | B | C at `projection_layout`, transposed, zero-padded to
     # powers of two for the projection kernel's dot
     dp, pwp = max(16, triton_next_pow2(d)), max(16, triton_next_pow2(pw))
@@ -196,14 +246,15 @@ def mi_scan(
     with _on(dev):
         for k in range(K):
             kern._proj_kernel[(-(-(b * L) // proj_block),)](
-                u, w_t[k], p_k, b * L, D=d, DP=dp, PW=pw, PWP=pwp,
+                u, w_t[k], p_k, b * L, D=d, US=us, DP=dp, PW=pw, PWP=pwp,
                 X3=u.dtype == torch.float32, BLOCK=proj_block, num_warps=launch.proj_warps,
             )  # fmt: skip
             common = dict(
                 L=L, n_win=n_win, n_wr=n_wr, n_wc=n_wc, nwr_inv=1.0 / n_wr,
-                seg_blocks=seg_blocks, n_seg=n_seg, K=k, PW=pw, BO=bo, CO=co, D=d, N=N, R=R,
+                seg_blocks=seg_blocks, n_seg=n_seg, K=k, PW=pw, BO=bo, CO=co, D=d, US=us, YS=ys,
+                N=N, R=R,
                 RP=triton_next_pow2(R), WS=window, CH=chunk_tokens(window), DB=DB,
-                FAST=cuda, WIDE=L * max(d, pw) >= 2**31, PF=launch.prefetch if cuda else 0,
+                FAST=cuda, WIDE=L * max(us, ys, pw) >= 2**31, PF=launch.prefetch if cuda else 0,
                 num_warps=launch.num_warps,
             )  # fmt: skip
             args = (u, p_k, a2, dsk, wdt, bias, hin, hout, aout, y)
@@ -236,7 +287,7 @@ def norm_gate(
     window-major output.
 
     Args:
-        y: (B, H/ws, W/ws, 2, ws, ws, d) float32 scan output.
+        y: (B, H/ws, W/ws, 2, ws, ws, d) scan output, rows packed (`token_rows`).
         z: (B, h, W, d) contiguous gate of those rows (any float dtype).
         weight, bias: (d,) LayerNorm affine; eps: added to the variance.
         modality: 0 MS, 1 PAN; row0: first image row (multiple of `window`).
@@ -254,7 +305,8 @@ def norm_gate(
     with _on(z.device):
         kern._norm_gate_kernel[grid](
             y, z, weight.float().contiguous(), bias.float().contiguous(), out, b * rows * w,
-            rows, w, row0, n_wr, n_wc, modality, eps, D=d, DP=triton_next_pow2(d), WS=window,
+            rows, w, row0, n_wr, n_wc, modality, eps, D=d, YS=token_rows(y),
+            DP=triton_next_pow2(d), WS=window,
             BLOCK=block, num_warps=4,
         )  # fmt: skip
     return out

@@ -105,7 +105,7 @@ def _block_base(q, n_win, n_wr, n_wc, nwr_inv, K: tl.constexpr, G: tl.constexpr)
 
 @triton.jit
 def _scan_seq_kernel(
-    u_ptr,  # (B, L, D) tokens, window-major
+    u_ptr,  # (B, L, D) tokens, window-major, rows US apart
     p_ptr,  # (B, L, PW) float32 projections: dt_raw at [0, R), B at [BO, BO+N), C at [CO, CO+N)
     a2_ptr,  # (4, N, D) A * log2(e)
     dskip_ptr,  # (4, D)
@@ -114,7 +114,7 @@ def _scan_seq_kernel(
     hin_ptr,  # (B, S, N, D) state entering each segment (pass "output")
     hout_ptr,  # (B, S, N, D) end state of each segment from zero (pass "state")
     aout_ptr,  # (B, S, N, D) total decay of each segment (pass "state")
-    y_ptr,  # (B, L, D) output, float32 (or bfloat16)
+    y_ptr,  # (B, L, D) output, float32 (or bfloat16), rows YS apart
     L,
     n_win,
     n_wr,
@@ -127,6 +127,8 @@ def _scan_seq_kernel(
     BO: tl.constexpr,
     CO: tl.constexpr,
     D: tl.constexpr,
+    US: tl.constexpr,
+    YS: tl.constexpr,
     N: tl.constexpr,
     R: tl.constexpr,
     RP: tl.constexpr,
@@ -178,9 +180,9 @@ def _scan_seq_kernel(
     else:
         h = tl.zeros((N, DB), dtype=tl.float32)
     sum_delta = tl.zeros((DB,), dtype=tl.float32)
-    u_base = u_ptr + b.to(tl.int64) * L * D
+    u_base = u_ptr + b.to(tl.int64) * L * US
     p_base = p_ptr + b.to(tl.int64) * L * PW
-    y_base = y_ptr + b.to(tl.int64) * L * D
+    y_base = y_ptr + b.to(tl.int64) * L * YS
     q_start = seg * seg_blocks
     q_end = tl.minimum(q_start + seg_blocks, L // G)
     for q in tl.range(q_start, q_end, num_stages=STAGES):
@@ -192,13 +194,13 @@ def _scan_seq_kernel(
                 nb = nb.to(tl.int64)
             lane = d - db * DB
             ub: tl.constexpr = u_ptr.dtype.element_ty.primitive_bitwidth // 8
-            if (G * D * ub) % 16 == 0:
-                _prefetch_l2(u_base + nb * D + lane * 0, lane * 0 + G * D * ub, lane)
+            if (G * US * ub) % 16 == 0:
+                _prefetch_l2(u_base + nb * US + lane * 0, lane * 0 + G * US * ub, lane)
             if (G * PW * 4) % 16 == 0:
                 _prefetch_l2(p_base + nb * PW + lane * 0, lane * 0 + G * PW * 4, lane)
             yb: tl.constexpr = y_ptr.dtype.element_ty.primitive_bitwidth // 8
-            if ACCUMULATE and (G * D * yb) % 16 == 0:
-                _prefetch_l2(y_base + nb * D + lane * 0, lane * 0 + G * D * yb, lane)
+            if ACCUMULATE and (G * YS * yb) % 16 == 0:
+                _prefetch_l2(y_base + nb * YS + lane * 0, lane * 0 + G * YS * yb, lane)
         for c in range(NCH):
             cc = c
             if K % 2 == 1:
@@ -209,9 +211,9 @@ def _scan_seq_kernel(
                 row0 = base + cc * CH
             if WIDE:  # offsets past 2^31 elements per image
                 row0 = row0.to(tl.int64)
-            u_c = u_base + row0 * D + d
+            u_c = u_base + row0 * US + d
             p_c = p_base + row0 * PW
-            y_c = y_base + row0 * D + d
+            y_c = y_base + row0 * YS + d
             for jj in tl.static_range(CH):
                 j = jj
                 if K % 2 == 1:
@@ -220,7 +222,7 @@ def _scan_seq_kernel(
                     off = (j % WS) * WS + j // WS
                 else:
                     off = j
-                u = tl.load(u_c + off * D, mask=dmask, other=0.0).to(tl.float32)
+                u = tl.load(u_c + off * US, mask=dmask, other=0.0).to(tl.float32)
                 praw = tl.load(p_c + off * PW + rr, mask=rr < R, other=0.0)
                 raw = bias + tl.sum(praw[:, None] * wdt, axis=0)
                 delta = _softplus(raw, FAST)
@@ -235,8 +237,8 @@ def _scan_seq_kernel(
                     cn = tl.load(p_c + off * PW + CO + n)
                     y = tl.sum(h * cn[:, None], axis=0) + dsk * u
                     if ACCUMULATE:
-                        y += tl.load(y_c + off * D, mask=dmask, other=0.0).to(tl.float32)
-                    tl.store(y_c + off * D, y.to(y_ptr.dtype.element_ty), mask=dmask)
+                        y += tl.load(y_c + off * YS, mask=dmask, other=0.0).to(tl.float32)
+                    tl.store(y_c + off * YS, y.to(y_ptr.dtype.element_ty), mask=dmask)
                 else:
                     sum_delta += delta
     if not OUTPUT:
@@ -246,11 +248,12 @@ def _scan_seq_kernel(
 
 @triton.jit
 def _proj_kernel(
-    u_ptr,  # (rows, D) tokens
+    u_ptr,  # (rows, D) tokens, rows US apart
     w_ptr,  # (DP, PWP) float32 projection, transposed, zero-padded
     out_ptr,  # (rows, PW) dt_raw | B | C per token
     rows,
     D: tl.constexpr,
+    US: tl.constexpr,
     DP: tl.constexpr,
     PW: tl.constexpr,
     PWP: tl.constexpr,
@@ -263,9 +266,12 @@ def _proj_kernel(
     qmask = q < rows
     q64 = q.to(tl.int64)
     dc = tl.arange(0, DP)
+    # whole rows (padding included: vector loads), the padding then zeroed
     u = tl.load(
-        u_ptr + q64[:, None] * D + dc[None, :], mask=qmask[:, None] & (dc < D)[None, :], other=0.0
+        u_ptr + q64[:, None] * US + dc[None, :], mask=qmask[:, None] & (dc < US)[None, :], other=0.0
     ).to(tl.float32)
+    if US > D:
+        u = tl.where((dc < D)[None, :], u, 0.0)
     pc = tl.arange(0, PWP)
     w = tl.load(w_ptr + dc[:, None] * PWP + pc[None, :])
     if X3:  # noqa: SIM108 (a constexpr branch: only one side is compiled)
@@ -305,7 +311,7 @@ def _carry_kernel(hout_ptr, aout_ptr, hin_ptr, n_seg, DN, SB: tl.constexpr, BLOC
 
 @triton.jit
 def _norm_gate_kernel(
-    y_ptr,  # (B, n_wr, n_wc, 2, WS, WS, D) float32 scan output
+    y_ptr,  # (B, n_wr, n_wc, 2, WS, WS, D) scan output, rows YS apart
     z_ptr,  # (B, rows, W, D) gate
     w_ptr,
     b_ptr,
@@ -319,6 +325,7 @@ def _norm_gate_kernel(
     modality,
     eps,
     D: tl.constexpr,
+    YS: tl.constexpr,
     DP: tl.constexpr,
     WS: tl.constexpr,
     BLOCK: tl.constexpr,
@@ -336,7 +343,10 @@ def _norm_gate_kernel(
     ch = tl.arange(0, DP)
     cmask = ch < D
     m2 = qmask[:, None] & cmask[None, :]
-    y = tl.load(y_ptr + src[:, None] * D + ch[None, :], mask=m2, other=0.0).to(tl.float32)
+    y = tl.load(
+        y_ptr + src[:, None] * YS + ch[None, :], mask=qmask[:, None] & (ch < YS)[None, :], other=0.0
+    ).to(tl.float32)
+    y = tl.where(m2, y, 0.0)
     mean = tl.sum(y, axis=1) / D
     diff = tl.where(m2, y - mean[:, None], 0.0)
     var = tl.sum(diff * diff, axis=1) / D

@@ -17,7 +17,7 @@ from backend.model.mixer import MIMixer
 from backend.model.network import MMMamba
 from backend.ops import fused_triton as ft
 from backend.ops import scan_triton
-from backend.ops.scan_triton import ScanLaunch, to_window_major, window_major_shape
+from backend.ops.scan_triton import ScanLaunch, row_stride, to_window_major, window_major_shape
 
 
 def _rel(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -98,17 +98,31 @@ def _mixer(width: int = 32) -> tuple[MIMixer, BiasFreeLayerNorm2d]:
     return _perturbed(MIMixer(width, d, 8, 2, 4), 3), _perturbed(BiasFreeLayerNorm2d(width), 4)
 
 
+def _padded_rows(shape: tuple[int, ...], dtype: torch.dtype, fill: float) -> torch.Tensor:
+    """A window-major buffer as the engine allocates it (rows `row_stride(d)` apart), the
+    padding holding `fill` and the data zeros."""
+    full = torch.full((*shape[:-1], row_stride(shape[-1])), fill, dtype=dtype)
+    view = full[..., : shape[-1]]
+    view.zero_()
+    return view
+
+
+@pytest.mark.parametrize("padded", [False, True])
 @pytest.mark.parametrize("store", [torch.float32, torch.bfloat16])
-def test_mixer_input_matches_pytorch(store: torch.dtype) -> None:
+def test_mixer_input_matches_pytorch(store: torch.dtype, padded: bool) -> None:
     """Projection, depth-wise conv and SiLU of one modality land in the window-major buffer
-    (85 channels: a padded row stride of 88 in the intermediate map)."""
+    (85 channels: a padded row stride of 88 in the intermediate map); in a buffer whose rows
+    are padded to 88, the padding of the written rows becomes zeros."""
     mix, norm = _mixer()
     b, h, w, d = 2, 8, 12, mix.d_inner
     x = torch.randn(b, mix.width, h, w, generator=torch.Generator().manual_seed(5))
     ref = torch.zeros(window_major_shape(b, h, w, 4, d))
     with torch.no_grad():
         to_window_major(mix._inner(norm(x), mix.in_proj_pan, mix.conv_pan), ref, 1)
-    buf = torch.zeros(window_major_shape(b, h, w, 4, d), dtype=store)
+    shape = window_major_shape(b, h, w, 4, d)
+    buf = _padded_rows(shape, store, float("nan")) if padded else torch.zeros(shape, dtype=store)
+    if padded:
+        assert buf.stride(-2) == 88 and scan_triton.token_rows(buf) == 88
     ft.mixer_in(
         x, norm.weight, norm.eps, mix.in_proj_pan.weight, mix.conv_pan.weight,
         mix.conv_pan.bias, buf, 1, store,
@@ -116,16 +130,24 @@ def test_mixer_input_matches_pytorch(store: torch.dtype) -> None:
     assert buf[:, :, :, 0].abs().max() == 0  # the other modality's rows are untouched
     tol = 1e-5 if store == torch.float32 else 1e-2
     assert _rel(buf[:, :, :, 1].float(), ref[:, :, :, 1]) < tol
+    if padded:
+        pad = buf.as_strided((*shape[:-1], 88 - d), buf.stride(), d)
+        assert torch.count_nonzero(pad[:, :, :, 1]) == 0  # written as zeros
+        assert pad[:, :, :, 0].isnan().all()  # the other modality's rows untouched
 
 
+@pytest.mark.parametrize("padded", [False, True])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
-def test_mixer_output_matches_pytorch(dtype: torch.dtype) -> None:
-    """Norm, gate and projection of the scan output (a bfloat16 one read as its float32 value)."""
+def test_mixer_output_matches_pytorch(dtype: torch.dtype, padded: bool) -> None:
+    """Norm, gate and projection of the scan output (a bfloat16 one read as its float32 value);
+    NaN in the padding of padded rows (read with the rows) changes nothing."""
     mix, norm = _mixer()
     b, h, w, d = 2, 8, 12, mix.d_inner
     g = torch.Generator().manual_seed(6)
     x = torch.randn(b, mix.width, h, w, generator=g)
     y = torch.randn(window_major_shape(b, h, w, 4, d), generator=g).to(dtype)
+    if padded:
+        y = _padded_rows(y.shape, dtype, float("nan")).copy_(y)
     with torch.no_grad():
         y_map = scan_triton.from_window_major(y.float(), 0, 0, h).permute(0, 3, 1, 2)
         ref = mix._output(y_map, norm(x), mix.in_proj_ms, mix.out_norm_ms, mix.out_proj_ms)

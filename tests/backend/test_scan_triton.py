@@ -27,7 +27,10 @@ from backend.ops.scan_triton import (
     from_window_major,
     mi_scan,
     norm_gate,
+    row_stride,
     to_window_major,
+    token_rows,
+    window_major_buffer,
     window_major_shape,
 )
 from backend.ops.scan_triton_kernels import _exp2_fma
@@ -152,6 +155,29 @@ def test_mi_scan_bfloat16_output() -> None:
         mi_scan(buf.view(b, -1, d), **wt, n_wr=2, n_wc=1, window=4, out_dtype=torch.float16)
 
 
+def test_padded_rows_give_the_same_scan() -> None:
+    """Tokens whose rows are padded to `row_stride` (NaN in the padding) scan like packed ones,
+    and the output is a view with padded rows; a token tensor that is not packed rows is
+    copied first."""
+    b, d, h, w, n, r = 1, 5, 8, 4, 4, 2
+    src, buf, wt = _problem(b, d, h, w, n, r, seed=4)
+    padded = window_major_buffer(b, h, w, 4, d, torch.float32, torch.device("cpu"))
+    padded.as_strided((*padded.shape[:-1], row_stride(d) - d), padded.stride(), d).fill_(
+        float("nan")
+    )
+    padded.copy_(buf)
+    kw = dict(**wt, n_wr=2, n_wc=1, window=4, launch=ScanLaunch(d_block=4, programs=3))
+    y = mi_scan(padded.view(b, -1, d), **kw)
+    assert token_rows(padded) == row_stride(d) == 8 and y.stride(1) == 8
+    ref = mi_scan(buf.view(b, -1, d), **kw)
+    assert torch.equal(y, ref) and _rel(y, _oracle(src, h, w, wt)) < 1e-5
+    # channels strided (a transposed copy): rejected by token_rows, copied by mi_scan
+    strided = buf.view(b, -1, d).transpose(1, 2).contiguous().transpose(1, 2)
+    with pytest.raises(ValueError, match="rows must be packed"):
+        token_rows(strided)
+    assert torch.equal(mi_scan(strided, **kw), ref)
+
+
 def test_mi_scan_rejects_inconsistent_shapes() -> None:
     _, buf, wt = _problem(1, 4, 4, 4, 4, 2)
     with pytest.raises(ValueError, match="inconsistent"):
@@ -178,6 +204,11 @@ def test_norm_gate_matches_layer_norm_times_silu() -> None:
     out = norm_gate(y, z, weight, bias, 1e-5, modality=1, row0=4, window=4)
     ref = F.layer_norm(from_window_major(y, 1, 4, 4), (d,), weight, bias) * F.silu(z)
     assert _rel(out, ref) < 1e-6
+    # rows padded to 8 channels, NaN in the padding: the same
+    padded = window_major_buffer(b, h, w, 4, d, torch.float32, torch.device("cpu"))
+    padded.as_strided((*y.shape[:-1], 1), padded.stride(), d).fill_(float("nan"))
+    padded.copy_(y)
+    assert torch.equal(norm_gate(padded, z, weight, bias, 1e-5, 1, 4, 4), out)
 
 
 def test_instance_norm_affine_matches_instance_norm() -> None:
