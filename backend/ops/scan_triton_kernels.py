@@ -236,17 +236,17 @@ def _scan_seq_kernel(
                     off = j
                 p_t = p_c + off * PW
                 u = tl.load(u_c + off * US).to(tl.float32)
-                praw = _lane_row(p_t, R)
+                praw = _lane_row(p_t, R, FAST)
                 raw = bias
                 for r in tl.static_range(R):
                     raw += praw[r] * wdt[r]
                 delta = _softplus(raw, FAST)
                 if not EVEN:  # past the segment's end: no decay, no input
                     delta = tl.where(live, delta, 0.0)
-                bn = _lane_row(p_t + BO, N)
+                bn = _lane_row(p_t + BO, N, FAST)
                 du = delta * u
                 if OUTPUT:
-                    cn = _lane_row(p_t + CO, N)
+                    cn = _lane_row(p_t + CO, N, FAST)
                     y = dsk * u
                 nh = ()
                 for s_ in tl.static_range(N):
@@ -274,22 +274,35 @@ def _scan_seq_kernel(
 
 
 @triton.jit
-def _lane_row(ptr, V: tl.constexpr):
-    """`ptr[0..V)` of each lane's own row as a tuple of V (DB,) tensors: 16-byte loads of four
-    (`ptr` 16-byte aligned when V is a multiple of 4), split in registers, so that each thread
-    keeps its lane's values (a (V, DB) load would spread a lane over threads)."""
+def _ld4(ptr):
+    """Four float32 at `ptr` (16-byte aligned), per lane: one 16-byte load (CUDA)."""
+    return tl.inline_asm_elementwise(
+        "ld.global.v4.f32 {$0, $1, $2, $3}, [$4];",
+        "=r,=r,=r,=r,l",
+        [ptr],
+        dtype=(tl.float32, tl.float32, tl.float32, tl.float32),
+        is_pure=True,
+        pack=1,
+    )
+
+
+@triton.jit
+def _lane_row(ptr, V: tl.constexpr, FAST: tl.constexpr):
+    """`ptr[0..V)` of each lane's own row as a tuple of V (DB,) tensors, each thread keeping
+    its lane's values (a (V, DB) load would spread a lane over threads). FAST (CUDA, V a
+    multiple of 4, `ptr` 16-byte aligned): 16-byte loads; else a (DB, V) load split in
+    registers, or one load per value."""
     out = ()
-    if V % 4 == 0:
+    if FAST and V % 4 == 0:
+        for g in tl.static_range(V // 4):
+            out = out + _ld4(ptr + 4 * g)
+    elif V % 4 == 0:
         for g in tl.static_range(V // 4):
             x = tl.load(ptr[:, None] + (4 * g + tl.arange(0, 4))[None, :])
             lo, hi = tl.split(tl.reshape(x, (x.shape[0], 2, 2)))
             a, c = tl.split(lo)
             b, e = tl.split(hi)
             out = out + (a, b, c, e)
-    elif V % 2 == 0:
-        for g in tl.static_range(V // 2):
-            a, b = tl.split(tl.load(ptr[:, None] + (2 * g + tl.arange(0, 2))[None, :]))
-            out = out + (a, b)
     else:
         for g in tl.static_range(V):
             out = out + (tl.load(ptr + g),)
