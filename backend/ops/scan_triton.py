@@ -158,16 +158,18 @@ def chunk_tokens(window: int) -> int:
 
 
 def segments(n_blocks: int, target: int) -> tuple[int, int]:
-    """(blocks per segment, segments) cutting `n_blocks` into about `target` segments; a
-    block count dividing `n_blocks` within a factor 1.5 of the even share is preferred (then
-    no segment is short and the kernel skips the end-of-segment test)."""
+    """(blocks per segment, segments) cutting `n_blocks` into at most about `target` segments.
+
+    A block count dividing `n_blocks` (no short last segment: the kernel skips its
+    end-of-segment test) is taken only if it is at most 15 % longer than the even share: more
+    segments than `target` would spill the programs past one wave of the GPU, and far fewer
+    would leave it idle (measured on an H200: 5440 programs of one warp ran slower than 4052).
+    """
     sb = -(-n_blocks // max(1, min(n_blocks, target)))
-    even = [
-        k for k in range(max(1, -(-2 * sb // 3)), min(n_blocks, 3 * sb // 2) + 1)
-        if n_blocks % k == 0
-    ]  # fmt: skip
-    if even:
-        sb = min(even, key=lambda k: max(k / sb, sb / k))
+    for k in range(sb, min(n_blocks, sb + sb * 15 // 100) + 1):
+        if n_blocks % k == 0:
+            sb = k
+            break
     return sb, -(-n_blocks // sb)
 
 

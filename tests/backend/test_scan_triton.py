@@ -109,10 +109,12 @@ def test_mi_scan_matches_oracle(launch: ScanLaunch, w: int) -> None:
 
 
 def test_segments_prefer_an_even_split() -> None:
-    """A block count dividing the sequence is taken when one is near the even share."""
-    assert segments(2**17, 1542) == (64, 2048)  # a 1024^2 tile: 2^17 blocks
-    assert segments(119072, 1542) == (61, 1952)  # 976^2
-    assert segments(14, 4) == (4, 4)  # no divisor of 14 in [3, 6]: the last segment short
+    """A block count dividing the sequence is taken when one is at most 15 % longer than the
+    even share; never more segments than asked for."""
+    assert segments(2**17, 1542) == (86, 1525)  # a 1024^2 tile: no divisor in [86, 98]
+    assert segments(119072, 1542) == (78, 1527)  # 976^2
+    assert segments(14, 4) == (4, 4)  # the last segment short
+    assert segments(60, 7) == (10, 6)  # 9 would leave one short: 10 divides
     assert segments(6, 100) == (1, 6)
 
 
