@@ -25,7 +25,7 @@ class ScanLaunch:
     """Launch shape of the Triton scan (measured: bench/scan_triton.py).
 
     Attributes:
-        d_block, num_warps: lanes (image, segment, channel) and warps per program.
+        d_block, num_warps: channels and warps per program.
         programs: how many programs the segment length is chosen to reach.
         stages, out_stages: software-pipeline depth of the block loop (1: none) in the state
             and output passes.
@@ -157,22 +157,6 @@ def chunk_tokens(window: int) -> int:
     return window * m
 
 
-def segments(n_blocks: int, target: int) -> tuple[int, int]:
-    """(blocks per segment, segments) cutting `n_blocks` into at most about `target` segments.
-
-    A block count dividing `n_blocks` (no short last segment: the kernel skips its
-    end-of-segment test) is taken only if it is at most 15 % longer than the even share: more
-    segments than `target` would spill the programs past one wave of the GPU, and far fewer
-    would leave it idle (measured on an H200: 5440 programs of one warp ran slower than 4052).
-    """
-    sb = -(-n_blocks // max(1, min(n_blocks, target)))
-    for k in range(sb, min(n_blocks, sb + sb * 15 // 100) + 1):
-        if n_blocks % k == 0:
-            sb = k
-            break
-    return sb, -(-n_blocks // sb)
-
-
 def mi_scan(
     u: torch.Tensor,
     x_proj_weight: torch.Tensor,
@@ -230,11 +214,14 @@ def mi_scan(
     bo, co, pw = projection_layout(R, N, 4)
     launch = launch or LAUNCH
     DB = launch.d_block
+    n_db = -(-d // DB)
     # segments of whole blocks (one modality of one window) scanned in parallel: enough
-    # (image, segment, channel) lanes for `launch.programs` programs of DB lanes
-    n_blocks = L // (window * window)
-    seg_blocks, n_seg = segments(n_blocks, max(1, launch.programs * DB // (b * d)))
-    lanes = b * n_seg * d
+    # programs to fill the GPU
+    g = window * window
+    n_blocks = L // g
+    n_seg = max(1, min(n_blocks, launch.programs // max(1, b * n_db)))
+    seg_blocks = -(-n_blocks // n_seg)
+    n_seg = -(-n_blocks // seg_blocks)
     hout = torch.empty(b, n_seg, N, d, dtype=torch.float32, device=dev)
     aout = torch.empty_like(hout)
     hin = torch.empty_like(hout)
@@ -252,7 +239,7 @@ def mi_scan(
     w_t[:, :d, co : co + N] = w_x[..., R + N :]
     p_k = torch.empty(b, L, pw, dtype=torch.float32, device=dev)
     proj_block = launch.proj_block
-    grid = (-(-lanes // DB),)
+    grid = (n_seg, b * n_db)
     dn = d * N
     carry_block = launch.carry_block
     cuda = dev.type == "cuda"
@@ -264,10 +251,10 @@ def mi_scan(
             )  # fmt: skip
             common = dict(
                 L=L, n_win=n_win, n_wr=n_wr, n_wc=n_wc, nwr_inv=1.0 / n_wr,
-                seg_blocks=seg_blocks, n_seg=n_seg, lanes=lanes, K=k, PW=pw, BO=bo, CO=co, D=d,
-                US=us, YS=ys, N=N, R=R, WS=window, CH=chunk_tokens(window), DB=DB, FAST=cuda,
-                WIDE=L * max(us, ys, pw) >= 2**31, EVEN=n_blocks % seg_blocks == 0,
-                PF=launch.prefetch if cuda else 0,
+                seg_blocks=seg_blocks, n_seg=n_seg, K=k, PW=pw, BO=bo, CO=co, D=d, US=us, YS=ys,
+                N=N, R=R,
+                RP=triton_next_pow2(R), WS=window, CH=chunk_tokens(window), DB=DB,
+                FAST=cuda, WIDE=L * max(us, ys, pw) >= 2**31, PF=launch.prefetch if cuda else 0,
                 num_warps=launch.num_warps,
             )  # fmt: skip
             args = (u, p_k, a2, dsk, wdt, bias, hin, hout, aout, y)

@@ -1,4 +1,3 @@
-# ruff: noqa: RUF005 (Triton JIT code builds its tuples by concatenation, not unpacking)
 """Triton kernels of the windowed MI selective scan (imported only by `scan_triton`).
 
 The tokens live in one *window-major* buffer (B, L, D), L = 2*H*W: window after window in
@@ -78,7 +77,7 @@ def _div(a, b, b_inv):
 @triton.jit
 def _prefetch_l2(ptr, nbytes, lane):
     """Bulk prefetch of `nbytes` (a multiple of 16) from `ptr` (16-byte aligned) into L2,
-    issued by the lanes whose `lane` is 0 (CUDA sm_90)."""
+    issued by the lane holding 0 (CUDA sm_90)."""
     return tl.inline_asm_elementwise(
         "{ .reg .pred p; setp.eq.s32 p, $2, 0; @p cp.async.bulk.prefetch.L2.global [$1], $3;"
         " mov.b32 $0, 0; }",
@@ -123,7 +122,6 @@ def _scan_seq_kernel(
     nwr_inv,
     seg_blocks,
     n_seg,
-    lanes,
     K: tl.constexpr,
     PW: tl.constexpr,
     BO: tl.constexpr,
@@ -133,6 +131,7 @@ def _scan_seq_kernel(
     YS: tl.constexpr,
     N: tl.constexpr,
     R: tl.constexpr,
+    RP: tl.constexpr,
     WS: tl.constexpr,
     CH: tl.constexpr,
     DB: tl.constexpr,
@@ -140,79 +139,68 @@ def _scan_seq_kernel(
     ACCUMULATE: tl.constexpr,
     FAST: tl.constexpr,
     WIDE: tl.constexpr,
-    EVEN: tl.constexpr,
     STAGES: tl.constexpr,
     PF: tl.constexpr,
     POLY: tl.constexpr = 0,
 ):
-    """Token after token inside segments of direction K's sequence; the state is N (DB,)
-    tensors, each thread holding all N states of its lane.
+    """Token after token inside a segment of direction K's sequence; states are (N, DB), each
+    thread holding all N states of its channel.
 
-    The program's DB lanes are consecutive (image, segment, channel) triples of the `lanes` =
-    B * S * D in total, so channel counts that are no multiple of DB (85) leave no thread idle:
-    one warp may scan the end of one segment's channels and the start of the next segment's.
     A segment is `seg_blocks` whole blocks (one modality of one window, G = WS^2 tokens); a
     block is walked in chunks of CH tokens (CH = WS * m, m dividing WS) whose pixel offsets are
-    compile-time constants, so a token costs no index arithmetic. Without EVEN the last segment
-    is shorter: past its end a lane reads the last block again with a zero step (its state
-    unchanged) and stores nothing. STAGES > 1 software-pipelines the block loop."""
+    compile-time constants, so a token costs no index arithmetic. STAGES > 1 software-pipelines
+    the block loop: the next blocks' rows are copied ahead (asynchronously, through shared
+    memory) while this one is scanned, so a token does not wait for its loads."""
     G: tl.constexpr = WS * WS
     NCH: tl.constexpr = G // CH
     M: tl.constexpr = CH // WS
-    n_blocks = L // G
-    lane = tl.arange(0, DB)
-    f = tl.program_id(0) * DB + lane
-    ok = f < lanes
-    f = tl.minimum(f, lanes - 1)  # lanes past the end repeat the last one, storing nothing
-    bs = f // D  # image * S + segment
-    d = f - bs * D
-    b = bs // n_seg
-    seg = bs - b * n_seg
+    seg = tl.program_id(0)
+    n_db: tl.constexpr = (D + DB - 1) // DB
+    pid = tl.program_id(1)
+    db = pid % n_db
+    b = pid // n_db
+    d = db * DB + tl.arange(0, DB)
+    dmask = d < D
+    n = tl.arange(0, N)
     kd = K * D + d
-    # per-lane values as tuples of (DB,) tensors, one per state (or rank): every thread keeps
-    # the N states of its lane in registers, whatever lanes its warp mixes
-    a2 = ()
-    h = ()
-    for i in tl.static_range(N):
-        a2 = a2 + (tl.load(a2_ptr + (K * N + i) * D + d),)
-        if OUTPUT:
-            h = h + (tl.load(hin_ptr + (bs * N + i) * D + d),)
-        else:
-            h = h + (tl.zeros((DB,), dtype=tl.float32),)
-    wdt = ()
-    for r in tl.static_range(R):
-        wdt = wdt + (tl.load(wdt_ptr + (K * R + r) * D + d),)
-    bias = tl.load(bias_ptr + kd)
-    dsk = tl.load(dskip_ptr + kd)
+    a2 = tl.load(a2_ptr + (K * N + n[:, None]) * D + d[None, :], mask=dmask[None, :], other=0.0)
+    bias = tl.load(bias_ptr + kd, mask=dmask, other=0.0)
+    rr = tl.arange(0, RP)
+    wdt = tl.load(
+        wdt_ptr + (K * R + rr[:, None]) * D + d[None, :],
+        mask=(rr < R)[:, None] & dmask[None, :],
+        other=0.0,
+    )  # (RP, DB)
+    dsk = tl.load(dskip_ptr + kd, mask=dmask, other=0.0)
+    # channel-contiguous states: each thread keeps the N states of its channel
+    state_off = ((b * n_seg + seg) * N + n[:, None]) * D + d[None, :]
+    smask = dmask[None, :] & (n[:, None] < N)
+    if OUTPUT:
+        h = tl.load(hin_ptr + state_off, mask=smask, other=0.0)
+    else:
+        h = tl.zeros((N, DB), dtype=tl.float32)
     sum_delta = tl.zeros((DB,), dtype=tl.float32)
-    u_img = u_ptr + b.to(tl.int64) * L * US
-    p_img = p_ptr + b.to(tl.int64) * L * PW
-    y_img = y_ptr + b.to(tl.int64) * L * YS
-    u_base = u_img + d
-    y_base = y_img + d
+    u_base = u_ptr + b.to(tl.int64) * L * US
+    p_base = p_ptr + b.to(tl.int64) * L * PW
+    y_base = y_ptr + b.to(tl.int64) * L * YS
     q_start = seg * seg_blocks
-    live = ok
-    for i in tl.range(0, seg_blocks, num_stages=STAGES):
-        q = q_start + i
-        if not EVEN:
-            live = ok & (q < n_blocks)
-            q = tl.minimum(q, n_blocks - 1)
+    q_end = tl.minimum(q_start + seg_blocks, L // G)
+    for q in tl.range(q_start, q_end, num_stages=STAGES):
         base = _block_base(q, n_win, n_wr, n_wc, nwr_inv, K, G)
         if PF > 0:
-            # the first lane of each segment in the warp prefetches that segment's rows
-            head = tl.where((lane == 0) | (d == 0), 0, 1)
-            qn = tl.minimum(q + PF, n_blocks - 1)
+            qn = tl.minimum(q + PF, L // G - 1)
             nb = _block_base(qn, n_win, n_wr, n_wc, nwr_inv, K, G)
             if WIDE:
                 nb = nb.to(tl.int64)
+            lane = d - db * DB
             ub: tl.constexpr = u_ptr.dtype.element_ty.primitive_bitwidth // 8
             if (G * US * ub) % 16 == 0:
-                _prefetch_l2(u_img + nb * US, lane * 0 + G * US * ub, head)
+                _prefetch_l2(u_base + nb * US + lane * 0, lane * 0 + G * US * ub, lane)
             if (G * PW * 4) % 16 == 0:
-                _prefetch_l2(p_img + nb * PW, lane * 0 + G * PW * 4, head)
+                _prefetch_l2(p_base + nb * PW + lane * 0, lane * 0 + G * PW * 4, lane)
             yb: tl.constexpr = y_ptr.dtype.element_ty.primitive_bitwidth // 8
             if ACCUMULATE and (G * YS * yb) % 16 == 0:
-                _prefetch_l2(y_img + nb * YS, lane * 0 + G * YS * yb, head)
+                _prefetch_l2(y_base + nb * YS + lane * 0, lane * 0 + G * YS * yb, lane)
         for c in range(NCH):
             cc = c
             if K % 2 == 1:
@@ -223,9 +211,9 @@ def _scan_seq_kernel(
                 row0 = base + cc * CH
             if WIDE:  # offsets past 2^31 elements per image
                 row0 = row0.to(tl.int64)
-            u_c = u_base + row0 * US
-            p_c = p_img + row0 * PW
-            y_c = y_base + row0 * YS
+            u_c = u_base + row0 * US + d
+            p_c = p_base + row0 * PW
+            y_c = y_base + row0 * YS + d
             for jj in tl.static_range(CH):
                 j = jj
                 if K % 2 == 1:
@@ -234,79 +222,28 @@ def _scan_seq_kernel(
                     off = (j % WS) * WS + j // WS
                 else:
                     off = j
-                p_t = p_c + off * PW
-                u = tl.load(u_c + off * US).to(tl.float32)
-                praw = _lane_row(p_t, R, FAST)
-                raw = bias
-                for r in tl.static_range(R):
-                    raw += praw[r] * wdt[r]
+                u = tl.load(u_c + off * US, mask=dmask, other=0.0).to(tl.float32)
+                praw = tl.load(p_c + off * PW + rr, mask=rr < R, other=0.0)
+                raw = bias + tl.sum(praw[:, None] * wdt, axis=0)
                 delta = _softplus(raw, FAST)
-                if not EVEN:  # past the segment's end: no decay, no input
-                    delta = tl.where(live, delta, 0.0)
-                bn = _lane_row(p_t + BO, N, FAST)
-                du = delta * u
+                bn = tl.load(p_c + off * PW + BO + n)
+                xd = delta[None, :] * a2
+                if POLY > 0:  # the first POLY decays on the FMA pipe: relieves the SFU
+                    dec = tl.where(n[:, None] < POLY, _exp2_fma(xd), tl.exp2(xd))
+                else:
+                    dec = tl.exp2(xd)
+                h = dec * h + bn[:, None] * (delta * u)[None, :]
                 if OUTPUT:
-                    cn = _lane_row(p_t + CO, N, FAST)
-                    y = dsk * u
-                nh = ()
-                for s_ in tl.static_range(N):
-                    xd = delta * a2[s_]
-                    if s_ < POLY:  # noqa: SIM108 (constexpr) on the FMA pipe: relieves the SFU
-                        dec = _exp2_fma(xd)
-                    else:
-                        dec = tl.exp2(xd)
-                    hs = dec * h[s_] + bn[s_] * du
-                    if OUTPUT:
-                        y += hs * cn[s_]
-                    nh = nh + (hs,)
-                h = nh
-                if OUTPUT:
+                    cn = tl.load(p_c + off * PW + CO + n)
+                    y = tl.sum(h * cn[:, None], axis=0) + dsk * u
                     if ACCUMULATE:
-                        y += tl.load(y_c + off * YS, mask=live, other=0.0).to(tl.float32)
-                    tl.store(y_c + off * YS, y.to(y_ptr.dtype.element_ty), mask=live)
+                        y += tl.load(y_c + off * YS, mask=dmask, other=0.0).to(tl.float32)
+                    tl.store(y_c + off * YS, y.to(y_ptr.dtype.element_ty), mask=dmask)
                 else:
                     sum_delta += delta
     if not OUTPUT:
-        for i in tl.static_range(N):
-            at = (bs * N + i) * D + d
-            tl.store(hout_ptr + at, h[i], mask=ok)
-            tl.store(aout_ptr + at, tl.exp2(sum_delta * a2[i]), mask=ok)
-
-
-@triton.jit
-def _ld4(ptr):
-    """Four float32 at `ptr` (16-byte aligned), per lane: one 16-byte load (CUDA)."""
-    return tl.inline_asm_elementwise(
-        "ld.global.v4.f32 {$0, $1, $2, $3}, [$4];",
-        "=r,=r,=r,=r,l",
-        [ptr],
-        dtype=(tl.float32, tl.float32, tl.float32, tl.float32),
-        is_pure=True,
-        pack=1,
-    )
-
-
-@triton.jit
-def _lane_row(ptr, V: tl.constexpr, FAST: tl.constexpr):
-    """`ptr[0..V)` of each lane's own row as a tuple of V (DB,) tensors, each thread keeping
-    its lane's values (a (V, DB) load would spread a lane over threads). FAST (CUDA, V a
-    multiple of 4, `ptr` 16-byte aligned): 16-byte loads; else a (DB, V) load split in
-    registers, or one load per value."""
-    out = ()
-    if FAST and V % 4 == 0:
-        for g in tl.static_range(V // 4):
-            out = out + _ld4(ptr + 4 * g)
-    elif V % 4 == 0:
-        for g in tl.static_range(V // 4):
-            x = tl.load(ptr[:, None] + (4 * g + tl.arange(0, 4))[None, :])
-            lo, hi = tl.split(tl.reshape(x, (x.shape[0], 2, 2)))
-            a, c = tl.split(lo)
-            b, e = tl.split(hi)
-            out = out + (a, b, c, e)
-    else:
-        for g in tl.static_range(V):
-            out = out + (tl.load(ptr + g),)
-    return out
+        tl.store(hout_ptr + state_off, h, mask=smask)
+        tl.store(aout_ptr + state_off, tl.exp2(sum_delta[None, :] * a2), mask=smask)
 
 
 @triton.jit
