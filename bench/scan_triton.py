@@ -125,7 +125,7 @@ def sweep(net, dev, card: str, quick: bool) -> object:
     for launch in launches:
         if gi.left() < 60:
             break
-        cells = [card, "bf16", *launch.__dict__.values()]
+        cells = [card, "bf16", *_cells(launch, dev)]
         try:
             t = _time_scan(mix, u16, A, D, size, launch, dev)
             y = _scan_once(mix, u16, A, D, size, launch)
@@ -142,8 +142,18 @@ def sweep(net, dev, card: str, quick: bool) -> object:
         t = _time_scan(mix, u32, A, D, size, launch, dev)
         y = _scan_once(mix, u32, A, D, size, launch)
         err = ((y - ref32).norm() / ref32.norm()).item()
-        gi.row("sweep", [card, "fp32", *launch.__dict__.values(), f"{t * 1e3:.2f}", f"{err:.2e}"])
+        gi.row("sweep", [card, "fp32", *_cells(launch, dev), f"{t * 1e3:.2f}", f"{err:.2e}"])
     return best[1]
+
+
+def _cells(launch, dev) -> list:
+    """The launch's fields, the device's default program count written out."""
+    from backend.ops.scan_triton import default_programs
+
+    cells = dict(launch.__dict__)
+    if cells["programs"] is None:
+        cells["programs"] = f"{default_programs(dev, launch.num_warps)} (default)"
+    return list(cells.values())
 
 
 def _scan_once(mix, u, A, D, size, launch):

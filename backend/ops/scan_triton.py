@@ -26,7 +26,9 @@ class ScanLaunch:
 
     Attributes:
         d_block, num_warps: channels and warps per program.
-        programs: how many programs the segment length is chosen to reach.
+        programs: how many programs the segment length is chosen to reach; None: as many as
+            the GPU runs at once (`programs_per_wave`), at most 4096 (the fastest measured on an
+            H200, whose wave is 4224).
         stages, out_stages: software-pipeline depth of the block loop (1: none) in the state
             and output passes.
         prefetch: blocks ahead each program prefetches its rows into L2 (0: none; CUDA only).
@@ -38,7 +40,7 @@ class ScanLaunch:
 
     d_block: int = 32
     num_warps: int = 1
-    programs: int = 4096
+    programs: int | None = None
     stages: int = 1
     out_stages: int = 1
     prefetch: int = 1
@@ -51,6 +53,52 @@ class ScanLaunch:
 
 # the launch shape used when none is given (read at call time: benchmarks may replace it)
 LAUNCH = ScanLaunch()
+
+# resident thread blocks per multiprocessor by compute capability (CUDA programming guide,
+# "Technical Specifications per Compute Capability"); 16 for capabilities not listed
+_BLOCKS_PER_SM = {(7, 0): 32, (7, 5): 16, (8, 0): 32, (8, 6): 16, (8, 7): 16, (8, 9): 24,
+                  (9, 0): 32, (10, 0): 32}  # fmt: skip
+# registers a thread of the scan kernels uses at most (the state pass: 64 when compiled for
+# sm_90 with Triton 3.6)
+SCAN_REGISTERS = 64
+MAX_PROGRAMS = 4096
+
+
+def programs_per_wave(
+    sm_count: int,
+    capability: tuple[int, int],
+    regs_per_sm: int,
+    threads_per_sm: int,
+    num_warps: int,
+    regs_per_thread: int = SCAN_REGISTERS,
+) -> int:
+    """Programs of `num_warps` warps that a GPU keeps resident at once: one wave.
+
+    A launch of a few more programs than that runs a second, almost empty wave whose time adds
+    to the first (the scan's programs all take about as long).
+    """
+    warp_regs = -(-regs_per_thread * 32 // 256) * 256  # allocated per warp in units of 256
+    per_sm = min(
+        _BLOCKS_PER_SM.get(tuple(capability), 16),
+        regs_per_sm // (warp_regs * num_warps),
+        threads_per_sm // (32 * num_warps),
+    )
+    return max(1, per_sm) * sm_count
+
+
+def default_programs(dev: torch.device, num_warps: int) -> int:
+    """`programs_per_wave` of CUDA device `dev`, at most `MAX_PROGRAMS` (4096 elsewhere)."""
+    if dev.type != "cuda":
+        return MAX_PROGRAMS
+    p = torch.cuda.get_device_properties(dev)
+    wave = programs_per_wave(
+        p.multi_processor_count,
+        (p.major, p.minor),
+        getattr(p, "regs_per_multiprocessor", 65536),
+        p.max_threads_per_multi_processor,
+        num_warps,
+    )
+    return min(MAX_PROGRAMS, wave)
 
 
 def triton_available() -> bool:
@@ -216,10 +264,11 @@ def mi_scan(
     DB = launch.d_block
     n_db = -(-d // DB)
     # segments of whole blocks (one modality of one window) scanned in parallel: enough
-    # programs to fill the GPU
+    # programs to fill the GPU, not more than it runs at once
     g = window * window
     n_blocks = L // g
-    n_seg = max(1, min(n_blocks, launch.programs // max(1, b * n_db)))
+    programs = launch.programs or default_programs(dev, launch.num_warps)
+    n_seg = max(1, min(n_blocks, programs // max(1, b * n_db)))
     seg_blocks = -(-n_blocks // n_seg)
     n_seg = -(-n_blocks // seg_blocks)
     hout = torch.empty(b, n_seg, N, d, dtype=torch.float32, device=dev)

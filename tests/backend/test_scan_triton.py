@@ -24,9 +24,11 @@ from backend.ops import scan_triton
 from backend.ops.scan_oracle import selective_scan_oracle
 from backend.ops.scan_triton import (
     ScanLaunch,
+    default_programs,
     from_window_major,
     mi_scan,
     norm_gate,
+    programs_per_wave,
     row_stride,
     to_window_major,
     token_rows,
@@ -176,6 +178,20 @@ def test_padded_rows_give_the_same_scan() -> None:
     with pytest.raises(ValueError, match="rows must be packed"):
         token_rows(strided)
     assert torch.equal(mi_scan(strided, **kw), ref)
+
+
+def test_programs_fill_one_wave() -> None:
+    """The default program count is what the GPU runs at once (published limits of each card),
+    capped at 4096: a few programs more would run as a second, nearly empty wave."""
+    assert programs_per_wave(132, (9, 0), 65536, 2048, 1) == 4224  # H100 SXM / H200
+    assert programs_per_wave(114, (9, 0), 65536, 2048, 1) == 3648  # H100 PCIe
+    assert programs_per_wave(108, (8, 0), 65536, 2048, 1) == 3456  # A100
+    assert programs_per_wave(128, (8, 9), 65536, 1536, 1) == 3072  # RTX 4090: 24 blocks/SM
+    assert programs_per_wave(40, (7, 5), 65536, 1024, 1) == 640  # T4
+    # 68 registers a thread: 2304 per warp, 28 programs per multiprocessor
+    assert programs_per_wave(132, (9, 0), 65536, 2048, 1, regs_per_thread=68) == 3696
+    assert programs_per_wave(132, (9, 0), 65536, 2048, 4) == 1056  # programs of 4 warps
+    assert default_programs(torch.device("cpu"), 1) == 4096
 
 
 def test_mi_scan_rejects_inconsistent_shapes() -> None:
