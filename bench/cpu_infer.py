@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import torch
-
+# `backend` first (it sets OpenMP's wait policy before torch loads, as in the product); torch is
+# imported in main()
 from backend.model.config import MMMambaConfig
 from backend.model.network import MMMamba
 
@@ -30,6 +30,8 @@ def peak_rss_gib() -> float:
 
 
 def main() -> int:
+    import torch
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", type=int, default=1024, help="PAN side in pixels")
     ap.add_argument("--bands", type=int, default=4)

@@ -95,6 +95,9 @@ def gpu_notice() -> str | None:
     """
     if not nvidia_gpu_present():
         return None
+    from ..backend.openmp import prefer_passive_waiting
+
+    prefer_passive_waiting()  # before torch loads
     import torch
 
     if torch.cuda.is_available():
