@@ -6,10 +6,10 @@ No QGIS imports, ever. Heavy modules (torch) are imported lazily so that `import
 from __future__ import annotations
 
 from .errors import Cancelled, InputError, MMMambaError, ModelFileError, OutputError
-from .openmp import prefer_passive_waiting
+from .openmp import limit_spinning
 from .progress import NullProgress, Progress
 
-prefer_passive_waiting()  # before any module of the package imports torch
+limit_spinning()  # before any module of the package imports torch
 
 __version__ = "0.1.0"
 

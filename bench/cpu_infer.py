@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-# `backend` first (it sets OpenMP's wait policy before torch loads, as in the product); torch is
+# `backend` first (it limits OpenMP's spinning before torch loads, as in the product); torch is
 # imported in main()
 from backend.model.config import MMMambaConfig
 from backend.model.network import MMMamba

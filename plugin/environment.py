@@ -95,9 +95,9 @@ def gpu_notice() -> str | None:
     """
     if not nvidia_gpu_present():
         return None
-    from ..backend.openmp import prefer_passive_waiting
+    from ..backend.openmp import limit_spinning
 
-    prefer_passive_waiting()  # before torch loads
+    limit_spinning()  # before torch loads
     import torch
 
     if torch.cuda.is_available():

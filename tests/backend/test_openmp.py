@@ -1,5 +1,5 @@
-"""`import backend` makes OpenMP's idle workers sleep (unless the user chose a policy), in a
-fresh interpreter: OpenMP reads the policy once, when torch loads it."""
+"""`import backend` limits how long OpenMP's idle workers spin (unless the user chose a spin
+count or a wait policy), in a fresh interpreter: OpenMP reads it once, when torch loads it."""
 
 from __future__ import annotations
 
@@ -11,14 +11,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 PROBE = (
     "import os, backend, torch; "
-    "print(os.environ['OMP_WAIT_POLICY'], torch.get_num_threads() >= 1)"
+    "print(os.environ.get('GOMP_SPINCOUNT', '-'), torch.get_num_threads() >= 1)"
 )
 
 
-def _policy(env_policy: str | None) -> str:
-    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
-    if env_policy is not None:
-        env["OMP_WAIT_POLICY"] = env_policy
+def _spin_count(**env_set: str) -> str:
+    env = {k: v for k, v in os.environ.items() if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
+    env.update(env_set)
     out = subprocess.run(
         [sys.executable, "-c", PROBE], cwd=REPO, env=env, capture_output=True, text=True,
         check=True, timeout=120,
@@ -26,9 +25,10 @@ def _policy(env_policy: str | None) -> str:
     return out.stdout.split()[0]
 
 
-def test_import_sets_passive_waiting() -> None:
-    assert _policy(None) == "PASSIVE"
+def test_import_limits_spinning() -> None:
+    assert _spin_count() == "10000"
 
 
-def test_a_policy_the_user_set_is_kept() -> None:
-    assert _policy("ACTIVE") == "ACTIVE"
+def test_the_users_settings_are_kept() -> None:
+    assert _spin_count(GOMP_SPINCOUNT="5") == "5"
+    assert _spin_count(OMP_WAIT_POLICY="ACTIVE") == "-"  # the policy governs
