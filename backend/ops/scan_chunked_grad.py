@@ -20,9 +20,15 @@ backward pass works in the chunk layout of `scan_chunked.scan_block`, with in-pl
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
-from .scan_chunked import LOG2E, chunk_states_, linear_scan, scan_stretches
+from .scan_chunked import (
+    LOG2E,
+    chunk_states_,
+    from_chunks,
+    linear_scan,
+    scan_stretches,
+    to_chunks,
+)
 
 
 class ChunkedScan(torch.autograd.Function):
@@ -75,20 +81,6 @@ class ChunkedScan(torch.autograd.Function):
         return gu, gdt, gA, gB, gC, mu, None, None
 
 
-def _chunked(t: torch.Tensor, T: int, nc: int) -> torch.Tensor:
-    """(B, G, Lb, c) token-major -> (T, B, G, c, nc) chunk layout, zero-padded to nc * T."""
-    nb, G, Lb, c = t.shape
-    if nc * T > Lb:
-        t = F.pad(t, (0, 0, 0, nc * T - Lb))
-    return t.reshape(nb, G, nc, T, c).permute(3, 0, 1, 4, 2).contiguous()
-
-
-def _unchunked(t: torch.Tensor, Lb: int) -> torch.Tensor:
-    """(T, B, G, c, nc) chunk layout -> (B, G, Lb, c)."""
-    T, nb, G, c, nc = t.shape
-    return t.permute(1, 2, 4, 0, 3).reshape(nb, G, nc * T, c)[:, :, :Lb]
-
-
 def _stretch_backward(
     u: torch.Tensor,
     dt: torch.Tensor,
@@ -116,11 +108,11 @@ def _stretch_backward(
     T = max(1, min(chunk, Lb))
     nc = -(-Lb // T)
     # padded tokens: step 0, so decay 1 and no input: states and adjoints pass unchanged
-    dt_c = _chunked(dt, T, nc).unsqueeze(-2)  # (T, B, G, dg, 1, nc)
-    u_c = _chunked(u, T, nc).unsqueeze(-2)
-    gy_c = _chunked(gy, T, nc).unsqueeze(-2)
-    B_c = _chunked(B, T, nc).unsqueeze(3)  # (T, B, G, 1, N, nc)
-    C_c = _chunked(C, T, nc).unsqueeze(3)
+    dt_c = to_chunks(dt, T, nc).unsqueeze(-2)  # (T, B, G, dg, 1, nc)
+    u_c = to_chunks(u, T, nc).unsqueeze(-2)
+    gy_c = to_chunks(gy, T, nc).unsqueeze(-2)
+    B_c = to_chunks(B, T, nc).unsqueeze(3)  # (T, B, G, 1, N, nc)
+    C_c = to_chunks(C, T, nc).unsqueeze(3)
     a = torch.exp2(dt_c * a2)  # (T, B, G, dg, N, nc)
     dtu = dt_c * u_c
     h = chunk_states_(a.clone(), dtu * B_c, h_in, chunk)  # the states h_t
@@ -155,5 +147,5 @@ def _stretch_backward(
     g_u = lam_b * dt_c.squeeze(-2)
     g_B = (lam * dtu).sum(dim=3)  # (T, B, G, N, nc)
     g_C = (gy_c * h).sum(dim=3)
-    grads = tuple(_unchunked(g, Lb) for g in (g_u, g_dt, g_B, g_C))
+    grads = tuple(from_chunks(g, Lb) for g in (g_u, g_dt, g_B, g_C))
     return (*grads, g_A), mu_before
