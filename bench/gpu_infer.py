@@ -618,7 +618,7 @@ def scene(net, dev, card: str, quick: bool, runs: list[tuple], gdal_ok: bool = T
     how = (
         "backend.pansharpen.pansharpen, GeoTIFF (GDAL) in and out"
         if use_gdal
-        else "backend.fuse.run_fusion (the engine pansharpen uses; no GDAL Python bindings here), "
+        else "backend.fuse.run_fusion (the engine pansharpen uses; --no-gdal or no GDAL bindings), "
         "uncompressed TIFF in/out via tifffile"
     )
     table(
