@@ -205,6 +205,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
+        from .io.raster import use_return_codes_in_this_process
+    except ImportError:  # no GDAL: the commands that need it say so themselves
+        pass
+    else:
+        use_return_codes_in_this_process()
+    try:
         return int(args.func(args) or 0)
     except Cancelled as exc:
         print(f"cancelled: {exc}", file=sys.stderr)

@@ -17,15 +17,15 @@ from .errors import InputError
 log = logging.getLogger(__name__)
 
 
-def _read(path: Path) -> tuple[np.ndarray, tuple[float, ...]]:
-    from osgeo import gdal
+def _read(path: Path, what: str) -> tuple[np.ndarray, tuple[float, ...]]:
+    """(C, H, W) float64 values and the geotransform of a raster (GDAL's error mode untouched)."""
+    from .io.raster import open_raster
 
-    gdal.UseExceptions()
-    try:
-        ds = gdal.Open(str(path))
-    except RuntimeError as exc:
-        raise InputError(f"Cannot open {path} as a raster: {exc}") from exc
-    return ds.ReadAsArray().astype(np.float64).reshape(
+    ds = open_raster(path, what)
+    values = ds.ReadAsArray()
+    if values is None:
+        raise InputError(f"The {what} '{path}' cannot be read: check that the file is complete.")
+    return values.astype(np.float64).reshape(
         ds.RasterCount, ds.RasterYSize, ds.RasterXSize
     ), ds.GetGeoTransform()
 
@@ -43,8 +43,8 @@ def compare_rasters(reference: Path, image: Path, ratio: int = 4) -> dict[str, f
     """
     from .metrics import ergas, psnr, q2n, sam, scc
 
-    ref, gt_ref = _read(Path(reference))
-    img, gt_img = _read(Path(image))
+    ref, gt_ref = _read(Path(reference), "reference raster")
+    img, gt_img = _read(Path(image), "image")
     if ref.shape != img.shape:
         raise InputError(
             f"{image} has shape {img.shape} but the reference {reference} has {ref.shape}."

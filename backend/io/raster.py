@@ -1,7 +1,8 @@
 """Open and inspect rasters with GDAL, turning GDAL's failures into actionable `InputError`s.
 
-The module never changes GDAL's global exception mode (a QGIS process shares it with other code):
-errors are caught through a scoped error handler and return values are checked instead.
+Library calls never change GDAL's global exception mode (a QGIS process shares it with other
+code): errors are caught through a scoped error handler and return values are checked instead.
+Only the command line, which owns its process, sets the mode (`use_return_codes_in_this_process`).
 """
 
 from __future__ import annotations
@@ -122,6 +123,15 @@ class _GdalMessages:
     @property
     def last_error(self) -> str:
         return self.errors[-1] if self.errors else ""
+
+
+def use_return_codes_in_this_process() -> None:
+    """Choose GDAL's error mode for a process the backend owns (its command line): failures as
+    return values, GDAL 3's default and what this module checks for. Choosing it explicitly
+    keeps GDAL >= 3.9 from warning that no mode was chosen. Library callers (a QGIS process)
+    keep the mode of their process: the backend works in both."""
+    gdal.DontUseExceptions()
+    osr.DontUseExceptions()
 
 
 @contextlib.contextmanager
