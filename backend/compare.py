@@ -19,12 +19,17 @@ log = logging.getLogger(__name__)
 
 def _read(path: Path, what: str) -> tuple[np.ndarray, tuple[float, ...]]:
     """(C, H, W) float64 values and the geotransform of a raster (GDAL's error mode untouched)."""
-    from .io.raster import open_raster
+    from .io.raster import gdal_messages, open_raster
 
     ds = open_raster(path, what)
-    values = ds.ReadAsArray()
+    values = None
+    with gdal_messages() as msgs:
+        values = ds.ReadAsArray()
     if values is None:
-        raise InputError(f"The {what} '{path}' cannot be read: check that the file is complete.")
+        raise InputError(
+            f"The {what} '{path}' cannot be read ({msgs.last_error or 'unknown GDAL error'}): "
+            "check that the file is complete."
+        )
     return values.astype(np.float64).reshape(
         ds.RasterCount, ds.RasterYSize, ds.RasterXSize
     ), ds.GetGeoTransform()
